@@ -1,0 +1,407 @@
+//! The hall configuration as written in TOML: plain serde types, no logic.
+//!
+//! Field names here are the TOML keys. Every table refuses unknown keys so a
+//! typo is an error with a line number, not a silently ignored setting.
+//! Semantic checks live in `validate.rs`; the checked, indexed form the rest
+//! of hallq uses is [`super::Config`].
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::time::{LocalDateTime, TimeOfDay};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HallConfig {
+    pub hall: HallSection,
+    #[serde(default, rename = "zone")]
+    pub zones: Vec<ZoneConfig>,
+    #[serde(default, rename = "department")]
+    pub departments: Vec<DepartmentConfig>,
+    #[serde(default, rename = "service")]
+    pub services: Vec<ServiceConfig>,
+    #[serde(default, rename = "window")]
+    pub windows: Vec<WindowConfig>,
+    #[serde(default)]
+    pub staff: Vec<StaffConfig>,
+    #[serde(default)]
+    pub priority: Vec<PriorityConfig>,
+    #[serde(default)]
+    pub routing: RoutingConfig,
+    #[serde(default)]
+    pub calendar: CalendarConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HallSection {
+    /// Chinese name, e.g. 某某县政务服务中心.
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// IANA time zone; all times in the calendar are local to it.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+fn default_timezone() -> String {
+    "Asia/Shanghai".to_string()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// Floor number as the building labels it (1 = ground floor in China).
+    pub floor: i32,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartmentKind {
+    Government,
+    Bank,
+    Utility,
+    Intermediary,
+    Other,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default = "default_department_kind")]
+    pub kind: DepartmentKind,
+}
+
+fn default_department_kind() -> DepartmentKind {
+    DepartmentKind::Government
+}
+
+/// 事项类型.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum MatterClass {
+    Immediate,
+    Commitment,
+    Joint,
+    Assisted,
+    Agency,
+    ReportUp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// First number issued each business day.
+    #[serde(default = "one")]
+    pub start: u32,
+    /// Last number of the series; its digit count sets the printed width (999 → `A012`).
+    #[serde(default = "default_series_end")]
+    pub end: u32,
+    /// At `end`: false refuses further tickets (`series_exhausted`); true goes
+    /// on at `start` in the next cycle, skipping any number still held by a
+    /// live ticket (see ARCHITECTURE.md, invariant "numbers are never reused").
+    #[serde(default)]
+    pub wrap: bool,
+}
+
+impl Default for SeriesConfig {
+    fn default() -> Self {
+        SeriesConfig {
+            start: 1,
+            end: default_series_end(),
+            wrap: false,
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_series_end() -> u32 {
+    999
+}
+
+/// A time window of the day during which tickets may be issued, with its own cap.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IssueWindowConfig {
+    pub from: TimeOfDay,
+    pub to: TimeOfDay,
+    /// Cases that may be issued in this slot each day; absent = no slot cap.
+    #[serde(default)]
+    pub cap: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub department: String,
+    /// 1–2 uppercase letters, unique in the hall.
+    pub prefix: String,
+    #[serde(default)]
+    pub series: SeriesConfig,
+    /// Cases per business day (a batch ticket of N cases counts N).
+    #[serde(default)]
+    pub daily_cap: Option<u32>,
+    /// Tickets per person (by keyed hash of the id number) per business day.
+    #[serde(default)]
+    pub per_person_daily_cap: Option<u32>,
+    /// When non-empty, tickets are issued only inside these windows.
+    #[serde(default)]
+    pub issue_windows: Vec<IssueWindowConfig>,
+    pub matter_class: MatterClass,
+    /// 承诺时限 in working days (commitment matters).
+    #[serde(default)]
+    pub promised_days: u32,
+    /// Expected minutes of service per case, the default for wait estimates.
+    pub expected_minutes: u32,
+    /// The service a ticket moves to when this step finishes with outcome `done`.
+    #[serde(default)]
+    pub next_step: Option<String>,
+    /// Recalls allowed before a further recall turns the call into a no-show.
+    #[serde(default = "default_recall_limit")]
+    pub recall_limit: u32,
+    /// Most cases one batch ticket may carry.
+    #[serde(default = "default_max_cases")]
+    pub max_cases: u32,
+}
+
+fn default_recall_limit() -> u32 {
+    2
+}
+
+fn default_max_cases() -> u32 {
+    10
+}
+
+/// 窗口类型.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowKind {
+    Department,
+    Comprehensive,
+    Fee,
+    Agency,
+    Pickup,
+    Consultation,
+    Complaint,
+    Fallback,
+    Leader,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowServiceConfig {
+    pub service: String,
+    /// Higher weight = this window prefers this service (1–100).
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WindowConfig {
+    /// The number on the window and in the announcement (1–9999).
+    pub number: u32,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub kind: WindowKind,
+    #[serde(default)]
+    pub department: Option<String>,
+    pub zone: String,
+    /// Must equal the zone's floor when given.
+    #[serde(default)]
+    pub floor: Option<i32>,
+    #[serde(default)]
+    pub services: Vec<WindowServiceConfig>,
+    /// Open when the hall starts (a manager may open or close it later).
+    #[serde(default = "yes")]
+    pub open: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Staff,
+    WindowHead,
+    Manager,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StaffConfig {
+    pub account: String,
+    /// 工号.
+    pub job_number: String,
+    pub name: String,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default = "default_roles")]
+    pub roles: Vec<Role>,
+}
+
+fn default_roles() -> Vec<Role> {
+    vec![Role::Staff]
+}
+
+/// A priority class (绿色通道, 老弱病残孕, 预约 …).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityConfig {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// 1 = lowest priority above ordinary; higher ranks are called first.
+    pub rank: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Starvation bound: an ordinary ticket is passed over by at most this
+    /// many priority calls in a row.
+    #[serde(default = "default_streak")]
+    pub priority_streak_max: u32,
+    /// Starvation bound: once passed over, an ordinary ticket is promoted
+    /// above priority tickets after this many minutes.
+    #[serde(default = "default_extra_wait")]
+    pub priority_extra_wait_minutes_max: u32,
+    /// A no-show goes back in line behind this many tickets …
+    #[serde(default = "default_requeue_after")]
+    pub no_show_requeue_after: u32,
+    /// … at most this many times (0 = a no-show is final).
+    #[serde(default = "one")]
+    pub no_show_requeue_max: u32,
+}
+
+fn default_streak() -> u32 {
+    3
+}
+
+fn default_extra_wait() -> u32 {
+    20
+}
+
+fn default_requeue_after() -> u32 {
+    3
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            priority_streak_max: default_streak(),
+            priority_extra_wait_minutes_max: default_extra_wait(),
+            no_show_requeue_after: default_requeue_after(),
+            no_show_requeue_max: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    pub days: Vec<Weekday>,
+    pub from: TimeOfDay,
+    /// `24:00` ends the session at midnight.
+    pub to: TimeOfDay,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayConfig {
+    pub from: NaiveDate,
+    /// Inclusive; absent = a single day.
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    pub name: String,
+}
+
+/// 调休: a weekend day worked with the sessions of another weekday.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MakeupWorkdayConfig {
+    pub date: NaiveDate,
+    #[serde(rename = "as", default = "default_makeup_as")]
+    pub as_weekday: Weekday,
+}
+
+fn default_makeup_as() -> Weekday {
+    Weekday::Mon
+}
+
+/// A closure announced on the screens; no sessions run inside it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureConfig {
+    pub from: LocalDateTime,
+    pub to: LocalDateTime,
+    pub notice: String,
+    #[serde(default)]
+    pub notice_en: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    /// Issuing stops this many minutes before a session ends.
+    #[serde(default)]
+    pub issue_cutoff_minutes: u32,
+    /// 延时服务: after a session closes, windows may keep calling tickets already issued.
+    #[serde(default = "yes")]
+    pub extended_service: bool,
+    #[serde(default, rename = "session")]
+    pub sessions: Vec<SessionConfig>,
+    #[serde(default, rename = "holiday")]
+    pub holidays: Vec<HolidayConfig>,
+    #[serde(default, rename = "makeup_workday")]
+    pub makeup_workdays: Vec<MakeupWorkdayConfig>,
+    #[serde(default, rename = "closure")]
+    pub closures: Vec<ClosureConfig>,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        CalendarConfig {
+            issue_cutoff_minutes: 0,
+            extended_service: true,
+            sessions: Vec::new(),
+            holidays: Vec::new(),
+            makeup_workdays: Vec::new(),
+            closures: Vec::new(),
+        }
+    }
+}
