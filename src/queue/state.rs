@@ -1,0 +1,669 @@
+//! The hall as a value, and `evolve`: how each event changes it.
+//!
+//! `evolve` trusts its events (they were decided against this very state,
+//! or are being replayed from the journal), but it never panics: an event
+//! that names something unknown is skipped, so a journal written under an
+//! older configuration still replays.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::command::WindowService;
+use super::event::Event;
+use super::routing::{Entry, LaneId, QueueKey, Queues, StarvationBound};
+use super::types::{
+    CallRule, IssueSource, MINUTE_MS, Millis, Outcome, PauseReason, TicketId, TicketStatus,
+    WindowActivity, WindowNo,
+};
+use crate::config::Config;
+
+/// Most live tickets the hall holds at once (a limit on memory; issuing is refused beyond it).
+pub const LIVE_TICKETS_MAX: usize = 100_000;
+/// Most tickets parked at one window.
+pub const PARKED_PER_WINDOW_MAX: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub number: String,
+    pub day: NaiveDate,
+    /// The service whose series issued the number.
+    pub issued_for: String,
+    /// The service of the current step.
+    pub service: String,
+    pub priority: Option<String>,
+    pub rank: u32,
+    /// Keyed hash of the id number; never the number itself.
+    #[serde(skip)]
+    pub person: Option<String>,
+    pub source: IssueSource,
+    pub cases: u32,
+    pub issued_ms: Millis,
+    /// Place in line, kept through transfers and next steps.
+    pub key: QueueKey,
+    pub status: TicketStatus,
+    /// The window it is called to, served at, or parked at.
+    pub window: Option<WindowNo>,
+    /// Transferred to this window only.
+    pub directed_to: Option<WindowNo>,
+    pub recalls: u32,
+    pub no_shows: u32,
+    /// 首问负责: the staff member who first served this citizen.
+    pub first_receiver: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub step: u32,
+    pub called_ms: Option<Millis>,
+    pub started_ms: Option<Millis>,
+    /// The status to return to when unparked.
+    #[serde(skip)]
+    pub parked_from: Option<TicketStatus>,
+}
+
+impl Ticket {
+    /// The appointment slot it is called near; `None` for walk-ins and for a
+    /// missed appointment, which goes back in line as a walk-in (after a no-show).
+    pub fn due_ms(&self) -> Option<Millis> {
+        match self.source {
+            IssueSource::Appointment { due_ms, .. } if self.no_shows == 0 => Some(due_ms),
+            _ => None,
+        }
+    }
+
+    pub fn lane(&self) -> LaneId<'_> {
+        match self.directed_to {
+            Some(w) => LaneId::Window(w, self.rank),
+            None => LaneId::Service(&self.service, self.rank),
+        }
+    }
+
+    pub fn entry(&self) -> Entry {
+        Entry {
+            id: self.id,
+            key: self.key,
+            due_ms: self.due_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowState {
+    pub number: WindowNo,
+    pub open: bool,
+    pub services: Vec<WindowService>,
+    pub staff: Option<String>,
+    pub current: Option<TicketId>,
+    pub paused: Option<PauseReason>,
+    pub parked: Vec<TicketId>,
+    /// When the window last changed activity (for idle time).
+    pub since_ms: Millis,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SeriesState {
+    pub next: u32,
+    pub cycle: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OpenSession {
+    pub slot: Option<u32>,
+    pub ends_ms: Option<Millis>,
+}
+
+/// Everything that changes. Compared as a whole by replay tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub day: Option<NaiveDate>,
+    pub day_ended: bool,
+    pub session: Option<OpenSession>,
+    /// The calendar slot a manager closed early today (not reopened by the calendar).
+    pub closed_slot: Option<(NaiveDate, u32)>,
+    pub config_sha256: Option<String>,
+    pub next_ticket: u64,
+    pub tickets: HashMap<TicketId, Ticket>,
+    /// Today's numbers → the ticket holding it (and the numbers of live tickets carried over from an earlier day).
+    pub by_number: HashMap<String, TicketId>,
+    pub series: HashMap<String, SeriesState>,
+    pub cases_issued: HashMap<String, u32>,
+    pub slot_cases: HashMap<(String, u32), u32>,
+    pub person_tickets: HashMap<(String, String), u32>,
+    pub appointments: HashSet<String>,
+    pub windows: BTreeMap<WindowNo, WindowState>,
+    pub staff_at: HashMap<String, WindowNo>,
+    pub queues: Queues,
+    pub live: usize,
+}
+
+/// The hall: its configuration and its state.
+#[derive(Debug, Clone)]
+pub struct Hall {
+    pub(crate) config: Arc<Config>,
+    pub(crate) s: State,
+}
+
+impl Hall {
+    /// A hall before any event: windows as configured, no business day.
+    pub fn new(config: Arc<Config>) -> Hall {
+        let windows = config
+            .windows()
+            .iter()
+            .map(|w| {
+                let services = w
+                    .services
+                    .iter()
+                    .map(|s| WindowService {
+                        service: s.service.clone(),
+                        weight: s.weight,
+                    })
+                    .collect();
+                let state = WindowState {
+                    number: w.number,
+                    open: w.open,
+                    services,
+                    staff: None,
+                    current: None,
+                    paused: None,
+                    parked: Vec::new(),
+                    since_ms: 0,
+                };
+                (w.number, state)
+            })
+            .collect();
+        Hall {
+            config,
+            s: State {
+                windows,
+                next_ticket: 1,
+                ..State::default()
+            },
+        }
+    }
+
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    pub fn state(&self) -> &State {
+        &self.s
+    }
+
+    pub fn day(&self) -> Option<NaiveDate> {
+        self.s.day
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
+        self.s.tickets.get(&id)
+    }
+
+    /// Today's ticket with this number.
+    pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
+        self.s
+            .by_number
+            .get(number)
+            .and_then(|id| self.s.tickets.get(id))
+    }
+
+    pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
+        self.s.tickets.values()
+    }
+
+    pub fn window(&self, n: WindowNo) -> Option<&WindowState> {
+        self.s.windows.get(&n)
+    }
+
+    pub fn windows(&self) -> impl Iterator<Item = &WindowState> {
+        self.s.windows.values()
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.s.queues.waiting()
+    }
+
+    pub fn waiting_for(&self, service: &str) -> usize {
+        self.s.queues.waiting_for(service)
+    }
+
+    pub fn queues(&self) -> &Queues {
+        &self.s.queues
+    }
+
+    pub fn window_of_staff(&self, account: &str) -> Option<WindowNo> {
+        self.s.staff_at.get(account).copied()
+    }
+
+    pub fn activity(&self, n: WindowNo) -> Option<WindowActivity> {
+        let w = self.s.windows.get(&n)?;
+        Some(if !w.open {
+            WindowActivity::Closed
+        } else if let Some(t) = w.current {
+            match self.s.tickets.get(&t).map(|t| t.status) {
+                Some(TicketStatus::Serving) => WindowActivity::Serving { ticket: t },
+                _ => WindowActivity::Calling { ticket: t },
+            }
+        } else if let Some(reason) = w.paused {
+            WindowActivity::Paused { reason }
+        } else if w.staff.is_some() {
+            WindowActivity::Idle
+        } else {
+            WindowActivity::Unstaffed
+        })
+    }
+
+    /// Tickets ahead of a waiting ticket in its own line.
+    pub fn ahead(&self, id: TicketId, now_ms: Millis) -> Option<usize> {
+        let t = self.s.tickets.get(&id)?;
+        (t.status == TicketStatus::Waiting)
+            .then(|| self.s.queues.ahead_in_lane(t.lane(), t.entry(), now_ms))
+    }
+
+    pub(crate) fn bound(&self) -> StarvationBound {
+        let r = &self.config.file.routing;
+        StarvationBound {
+            streak_max: r.priority_streak_max,
+            extra_wait_ms_max: Millis::from(r.priority_extra_wait_minutes_max) * MINUTE_MS,
+        }
+    }
+
+    /// Applies one committed event. Never panics; unknown references are skipped.
+    pub fn evolve(&mut self, event: &Event, at_ms: Millis) {
+        let s = &mut self.s;
+        match event {
+            Event::ConfigApplied { sha256, .. } => s.config_sha256 = Some(sha256.clone()),
+            Event::DayOpened { date } => {
+                s.day = Some(*date);
+                s.day_ended = false;
+                s.closed_slot = None;
+                s.series.clear();
+                s.cases_issued.clear();
+                s.slot_cases.clear();
+                s.person_tickets.clear();
+                s.appointments.clear();
+                // Forget finished tickets of earlier days; live ones (still being served) stay.
+                s.tickets.retain(|_, t| t.status.is_live());
+                // A ticket carried over keeps its number while it lives, so the new
+                // day's series skips that number instead of issuing it twice.
+                s.by_number = s
+                    .tickets
+                    .values()
+                    .map(|t| (t.number.clone(), t.id))
+                    .collect();
+            }
+            Event::DayEnded {
+                expired,
+                signed_out,
+                ..
+            } => {
+                s.day_ended = true;
+                s.session = None;
+                for id in expired {
+                    self.take_off_line(*id);
+                    let s = &mut self.s;
+                    if let Some(t) = s.tickets.get_mut(id) {
+                        if let Some(w) = t.window.and_then(|w| s.windows.get_mut(&w)) {
+                            w.parked.retain(|p| p != id);
+                            if w.current == Some(*id) {
+                                w.current = None;
+                            }
+                        }
+                        t.status = TicketStatus::Expired;
+                        t.window = None;
+                        s.live = s.live.saturating_sub(1);
+                    }
+                }
+                for n in signed_out {
+                    self.sign_out(*n, at_ms);
+                }
+            }
+            Event::SessionOpened { slot, ends_ms } => {
+                s.session = Some(OpenSession {
+                    slot: *slot,
+                    ends_ms: *ends_ms,
+                })
+            }
+            Event::SessionClosed { slot } => {
+                if let (Some(day), Some(slot)) = (s.day, slot) {
+                    // A slot closed before the calendar ends it stays closed today.
+                    if s.session
+                        .is_some_and(|o| o.ends_ms.is_some_and(|e| at_ms < e))
+                    {
+                        s.closed_slot = Some((day, *slot));
+                    }
+                }
+                s.session = None;
+            }
+            Event::TicketIssued {
+                ticket,
+                number,
+                service,
+                cycle,
+                serial,
+                priority,
+                rank,
+                person,
+                source,
+                cases,
+                slot,
+                key,
+            } => {
+                let Some(day) = s.day else { return };
+                let t = Ticket {
+                    id: *ticket,
+                    number: number.clone(),
+                    day,
+                    issued_for: service.clone(),
+                    service: service.clone(),
+                    priority: priority.clone(),
+                    rank: *rank,
+                    person: person.clone(),
+                    source: source.clone(),
+                    cases: *cases,
+                    issued_ms: at_ms,
+                    key: *key,
+                    status: TicketStatus::Waiting,
+                    window: None,
+                    directed_to: None,
+                    recalls: 0,
+                    no_shows: 0,
+                    first_receiver: None,
+                    outcome: None,
+                    step: 0,
+                    called_ms: None,
+                    started_ms: None,
+                    parked_from: None,
+                };
+                s.next_ticket = s.next_ticket.max(ticket.0 + 1);
+                s.series.insert(
+                    service.clone(),
+                    SeriesState {
+                        next: serial + 1,
+                        cycle: *cycle,
+                    },
+                );
+                *s.cases_issued.entry(service.clone()).or_default() += cases;
+                if let Some(slot) = slot {
+                    *s.slot_cases.entry((service.clone(), *slot)).or_default() += cases;
+                }
+                if let Some(p) = person {
+                    *s.person_tickets
+                        .entry((p.clone(), service.clone()))
+                        .or_default() += 1;
+                }
+                if let IssueSource::Appointment { code, .. } = source {
+                    s.appointments.insert(code.clone());
+                }
+                s.by_number.insert(number.clone(), *ticket);
+                s.queues.insert(t.lane(), t.entry());
+                s.tickets.insert(*ticket, t);
+                s.live += 1;
+            }
+            Event::TicketCalled {
+                ticket,
+                window,
+                rule,
+                ..
+            } => {
+                let id = *ticket;
+                let (service, rank, directed) = match s.tickets.get(&id) {
+                    Some(t) if t.status == TicketStatus::Waiting => {
+                        (t.service.clone(), t.rank, t.directed_to.is_some())
+                    }
+                    _ => return,
+                };
+                // An ordinary ticket transferred to this window did not come from its
+                // service's line, so calling it ends no run of passing that line over.
+                if *rule == CallRule::Routed && !(rank == 0 && directed) {
+                    let served: Vec<String> = s
+                        .windows
+                        .get(window)
+                        .map(|w| w.services.iter().map(|x| x.service.clone()).collect())
+                        .unwrap_or_default();
+                    // Count the pass-over before the ticket leaves its lane.
+                    s.queues.note_routed_call(
+                        served.iter().map(String::as_str),
+                        &service,
+                        rank,
+                        at_ms,
+                    );
+                }
+                self.take_off_line(id);
+                let s = &mut self.s;
+                if let Some(t) = s.tickets.get_mut(&id) {
+                    t.status = TicketStatus::Called;
+                    t.window = Some(*window);
+                    t.directed_to = None;
+                    t.recalls = 0;
+                    t.called_ms = Some(at_ms);
+                }
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.current = Some(id);
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::TicketRecalled { ticket, recall, .. } => {
+                if let Some(t) = s.tickets.get_mut(ticket) {
+                    t.recalls = *recall;
+                }
+            }
+            Event::ServiceStarted {
+                ticket,
+                window,
+                staff,
+            } => {
+                if let Some(t) = s.tickets.get_mut(ticket) {
+                    t.status = TicketStatus::Serving;
+                    t.started_ms = Some(at_ms);
+                    t.first_receiver.get_or_insert_with(|| staff.clone());
+                }
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::TicketFinished {
+                ticket,
+                window,
+                outcome,
+                next_step,
+                ..
+            } => {
+                self.release_window(*window, *ticket, at_ms);
+                let s = &mut self.s;
+                let Some(t) = s.tickets.get_mut(ticket) else {
+                    return;
+                };
+                t.outcome = Some(*outcome);
+                t.window = None;
+                match next_step {
+                    Some(next) => {
+                        t.service = next.clone();
+                        t.step += 1;
+                        t.status = TicketStatus::Waiting;
+                        let (lane, entry) = (t.lane(), t.entry());
+                        s.queues.insert(lane, entry);
+                    }
+                    None => {
+                        t.status = TicketStatus::Finished;
+                        s.live = s.live.saturating_sub(1);
+                    }
+                }
+            }
+            Event::TicketNoShow {
+                ticket,
+                window,
+                requeue,
+                ..
+            } => {
+                self.release_window(*window, *ticket, at_ms);
+                let s = &mut self.s;
+                let Some(t) = s.tickets.get_mut(ticket) else {
+                    return;
+                };
+                t.no_shows += 1;
+                t.window = None;
+                match requeue {
+                    Some(key) => {
+                        t.key = *key;
+                        t.status = TicketStatus::Waiting;
+                        let (lane, entry) = (t.lane(), t.entry());
+                        s.queues.insert(lane, entry);
+                    }
+                    None => {
+                        t.status = TicketStatus::NoShow;
+                        s.live = s.live.saturating_sub(1);
+                    }
+                }
+            }
+            Event::TicketParked { ticket, window, .. } => {
+                self.release_window(*window, *ticket, at_ms);
+                let s = &mut self.s;
+                if let Some(t) = s.tickets.get_mut(ticket) {
+                    t.parked_from = Some(t.status);
+                    t.status = TicketStatus::Parked;
+                    t.window = Some(*window);
+                }
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.parked.push(*ticket);
+                }
+            }
+            Event::TicketUnparked { ticket, window, .. } => {
+                if let Some(t) = s.tickets.get_mut(ticket) {
+                    t.status = t.parked_from.take().unwrap_or(TicketStatus::Called);
+                    t.window = Some(*window);
+                }
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.parked.retain(|p| p != ticket);
+                    w.current = Some(*ticket);
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::TicketTransferred {
+                ticket,
+                from_window,
+                to_service,
+                to_window,
+                ..
+            } => {
+                self.release_window(*from_window, *ticket, at_ms);
+                let s = &mut self.s;
+                let Some(t) = s.tickets.get_mut(ticket) else {
+                    return;
+                };
+                t.service = to_service.clone();
+                t.directed_to = *to_window;
+                t.window = None;
+                t.status = TicketStatus::Waiting;
+                let (lane, entry) = (t.lane(), t.entry());
+                s.queues.insert(lane, entry);
+            }
+            Event::TicketCancelled { ticket } => {
+                let was_parked_at = s
+                    .tickets
+                    .get(ticket)
+                    .filter(|t| t.status == TicketStatus::Parked)
+                    .and_then(|t| t.window);
+                self.take_off_line(*ticket);
+                let s = &mut self.s;
+                if let Some(w) = was_parked_at.and_then(|w| s.windows.get_mut(&w)) {
+                    w.parked.retain(|p| p != ticket);
+                }
+                if let Some(t) = s.tickets.get_mut(ticket) {
+                    if t.status.is_live() {
+                        s.live = s.live.saturating_sub(1);
+                    }
+                    t.status = TicketStatus::Cancelled;
+                    t.window = None;
+                }
+            }
+            Event::StaffSignedIn { window, staff } => {
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.staff = Some(staff.clone());
+                    w.paused = None;
+                    w.since_ms = at_ms;
+                    s.staff_at.insert(staff.clone(), *window);
+                }
+            }
+            Event::StaffSignedOut { window, .. } => self.sign_out(*window, at_ms),
+            Event::WindowPaused { window, reason } => {
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.paused = Some(*reason);
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::WindowResumed { window } => {
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.paused = None;
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::WindowOpened { window } => {
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.open = true;
+                    w.since_ms = at_ms;
+                }
+            }
+            Event::WindowClosed { window, returned } => {
+                for id in returned {
+                    let s = &mut self.s;
+                    let Some(t) = s.tickets.get(id) else { continue };
+                    if t.status == TicketStatus::Waiting {
+                        // A ticket directed to this window goes back to its service's line.
+                        let (lane, entry) = (t.lane(), t.entry());
+                        s.queues.remove(lane, entry);
+                    }
+                    if let Some(t) = s.tickets.get_mut(id) {
+                        t.directed_to = None;
+                        t.window = None;
+                        t.parked_from = None;
+                        t.status = TicketStatus::Waiting;
+                        let (lane, entry) = (t.lane(), t.entry());
+                        s.queues.insert(lane, entry);
+                    }
+                }
+                let s = &mut self.s;
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.parked.clear();
+                }
+                self.sign_out(*window, at_ms);
+                if let Some(w) = self.s.windows.get_mut(window) {
+                    w.open = false;
+                }
+            }
+            Event::WindowServicesChanged { window, services } => {
+                if let Some(w) = s.windows.get_mut(window) {
+                    w.services = services.clone();
+                }
+            }
+        }
+    }
+
+    /// Removes a waiting ticket from its lane (no-op for other states).
+    fn take_off_line(&mut self, id: TicketId) {
+        if let Some(t) = self.s.tickets.get(&id)
+            && t.status == TicketStatus::Waiting
+        {
+            let (lane, entry) = (t.lane(), t.entry());
+            self.s.queues.remove(lane, entry);
+        }
+    }
+
+    fn release_window(&mut self, window: WindowNo, ticket: TicketId, at_ms: Millis) {
+        if let Some(w) = self.s.windows.get_mut(&window)
+            && w.current == Some(ticket)
+        {
+            w.current = None;
+            w.since_ms = at_ms;
+        }
+    }
+
+    fn sign_out(&mut self, window: WindowNo, at_ms: Millis) {
+        if let Some(w) = self.s.windows.get_mut(&window) {
+            if let Some(staff) = w.staff.take() {
+                self.s.staff_at.remove(&staff);
+            }
+            w.paused = None;
+            w.since_ms = at_ms;
+        }
+    }
+}
