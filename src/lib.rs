@@ -2,6 +2,8 @@
 //!
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
+pub mod api;
 pub mod config;
+pub mod daemon;
 pub mod journal;
 pub mod queue;

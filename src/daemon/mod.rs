@@ -1,0 +1,13 @@
+//! The daemon: the owner task that applies commands, commits, then
+//! publishes; start-up replay; the calendar ticker; clean shutdown.
+
+pub mod clock;
+pub mod owner;
+pub mod replay;
+pub mod secret;
+pub mod serve;
+
+pub use owner::{Applied, HallHandle, Owner, Published, SubmitError, start};
+
+/// The journal's file name inside the data directory.
+pub const JOURNAL_FILE: &str = "journal.sqlite";

@@ -1,0 +1,181 @@
+//! The owner task end to end: durable commands, publish after commit,
+//! identical state after a restart, refusals change nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use hallq::config::Config;
+use hallq::daemon::clock::Clock;
+use hallq::daemon::{JOURNAL_FILE, SubmitError, start};
+use hallq::journal::Journal;
+use hallq::queue::{Actor, Command, Event, IssueSource, Outcome};
+
+#[derive(Clone)]
+struct TestClock(Arc<AtomicI64>);
+impl Clock for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+// 2026-11-24 10:00 in Shanghai.
+const T0: i64 = 1_795_485_600_000;
+
+fn issue(service: &str) -> Command {
+    Command::Issue {
+        service: service.into(),
+        priority: None,
+        person: None,
+        source: IssueSource::Kiosk,
+        cases: 1,
+    }
+}
+
+#[test]
+fn commands_survive_a_restart_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(JOURNAL_FILE);
+    let config = Arc::new(Config::demo());
+    let clock = TestClock(Arc::new(AtomicI64::new(T0)));
+    let window = config.windows()[0].number;
+    let service = config.windows()[0].services[0].service.clone();
+    let staff = config.file.staff[0].account.clone();
+    let me = Actor::Staff(staff.clone());
+
+    let owner = start(config.clone(), &path, clock.clone()).unwrap();
+    let h = owner.handle.clone();
+    let mut published = h.subscribe();
+    let first = h
+        .submit_blocking(Actor::Kiosk("k".into()), "test", issue(&service))
+        .unwrap();
+    assert!(first.first_seq > 0);
+    // Published only after commit, with the journal's sequence number.
+    let mut seen = Vec::new();
+    while let Ok(p) = published.try_recv() {
+        seen.push(p);
+    }
+    let issued = seen
+        .iter()
+        .find(|p| matches!(p.event, Event::TicketIssued { .. }))
+        .expect("issue published");
+    assert_eq!(issued.seq, first.first_seq + first.events.len() as u64 - 1);
+    {
+        let j = Journal::open(&path).unwrap();
+        assert!(
+            j.last_seq() >= issued.seq,
+            "published before it was in the journal"
+        );
+    }
+    h.submit_blocking(me.clone(), "test", Command::SignIn { window })
+        .unwrap();
+    h.submit_blocking(Actor::Kiosk("k".into()), "test", issue(&service))
+        .unwrap();
+    clock.0.fetch_add(60_000, Ordering::SeqCst);
+    let called = h
+        .submit_blocking(me.clone(), "test", Command::CallNext { window })
+        .unwrap();
+    assert!(matches!(called.events[..], [Event::TicketCalled { .. }]));
+    h.submit_blocking(me.clone(), "test", Command::Start { window })
+        .unwrap();
+    // A refusal changes nothing and commits nothing.
+    let before = Journal::open(&path).unwrap().last_seq();
+    let refused = h.submit_blocking(me.clone(), "test", Command::CallNext { window });
+    assert!(
+        matches!(refused, Err(SubmitError::Refused(ref r)) if r.code == "ticket_in_progress"),
+        "{refused:?}"
+    );
+    assert_eq!(Journal::open(&path).unwrap().last_seq(), before);
+    h.submit_blocking(
+        me.clone(),
+        "test",
+        Command::Finish {
+            window,
+            outcome: Outcome::Done,
+            reason: None,
+        },
+    )
+    .unwrap();
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let state_before = rt
+        .block_on(h.query(|hall, _| hall.state().clone()))
+        .unwrap();
+    rt.block_on(h.shutdown());
+    drop(h);
+    owner.thread.join().unwrap().unwrap();
+
+    // Restart on the same journal: the same hall.
+    let owner = start(config.clone(), &path, clock.clone()).unwrap();
+    let state_after = rt
+        .block_on(owner.handle.query(|hall, _| hall.state().clone()))
+        .unwrap();
+    assert_eq!(state_before, state_after);
+    assert_eq!(state_after.tickets.len(), 2);
+    // The configuration is recorded once, not at every start.
+    let j = Journal::open(&path).unwrap();
+    let mut configs = 0;
+    j.for_each_from(0, |r| {
+        if r.kind == "config_applied" {
+            configs += 1;
+        }
+        Ok::<(), hallq::journal::JournalError>(())
+    })
+    .unwrap();
+    assert_eq!(configs, 1);
+    rt.block_on(owner.handle.shutdown());
+    owner.thread.join().unwrap().unwrap();
+}
+
+#[test]
+fn concurrent_submitters_never_share_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(JOURNAL_FILE);
+    let config = Arc::new(Config::demo());
+    let clock = TestClock(Arc::new(AtomicI64::new(T0)));
+    let owner = start(config.clone(), &path, clock).unwrap();
+    // A service without caps.
+    let service = config
+        .services()
+        .iter()
+        .find(|s| {
+            s.daily_cap.is_none() && s.issue_windows.is_empty() && s.per_person_daily_cap.is_none()
+        })
+        .expect("an uncapped service")
+        .id
+        .clone();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let h = owner.handle.clone();
+            let service = service.clone();
+            std::thread::spawn(move || {
+                (0..20)
+                    .filter_map(|_| {
+                        h.submit_blocking(Actor::Kiosk(format!("k{i}")), "t", issue(&service))
+                            .ok()
+                    })
+                    .filter_map(|a| match &a.events[..] {
+                        [.., Event::TicketIssued { number, .. }] => Some(number.clone()),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut numbers: Vec<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(numbers.len(), 320);
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 320, "a number was issued twice");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(owner.handle.shutdown());
+    owner.thread.join().unwrap().unwrap();
+}
