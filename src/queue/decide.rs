@@ -1,8 +1,6 @@
 //! `decide`: a command checked against the state becomes events or a refusal.
 //! Reads only `&self`; nothing changes until the events are evolved.
 
-use chrono::Duration;
-
 use super::calendar;
 use super::command::{Command, REASON_CHARS_MAX, TransferTarget, WindowService};
 use super::event::Event;
@@ -12,7 +10,7 @@ use super::state::{Hall, LIVE_TICKETS_MAX, PARKED_PER_WINDOW_MAX, Ticket, Window
 use super::types::{
     Actor, CallRule, IssueSource, MINUTE_MS, Millis, Outcome, TicketId, TicketStatus, WindowNo,
 };
-use crate::config::{ServiceConfig, TimeOfDay};
+use crate::config::{Role, ServiceConfig, TimeOfDay};
 
 /// Why a window would call what it calls: every candidate, best first.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -55,6 +53,11 @@ impl Hall {
     ) -> Result<Vec<Event>, Refusal> {
         match command {
             Command::OpenDay { date } => {
+                // Only today can be opened: a typo must not sweep the hall.
+                let today = calendar::local(self.config.tz, now_ms).date();
+                if *date != today {
+                    return Err(refuse::day_not_today(&date.to_string(), &today.to_string()));
+                }
                 if let Some(day) = self.s.day {
                     if *date == day && !self.s.day_ended {
                         return Err(refuse::day_open_already(&date.to_string()));
@@ -327,9 +330,17 @@ impl Hall {
                 let Actor::Staff(account) = actor else {
                     return Err(refuse::not_signed_in_here(*window));
                 };
-                self.config
+                let person = self
+                    .config
                     .staff(account)
                     .ok_or_else(|| refuse::unknown_staff(account))?;
+                if !person
+                    .roles
+                    .iter()
+                    .any(|r| matches!(r, Role::Staff | Role::WindowHead | Role::Manager))
+                {
+                    return Err(refuse::no_window_role(account));
+                }
                 let w = self
                     .s
                     .windows
@@ -795,27 +806,21 @@ impl Hall {
             (None, Some(index)) if self.s.closed_slot != Some((today, index)) => {
                 Some(Command::OpenSession { slot: Some(index) })
             }
+            // Without extended service the day ends with its last session:
+            // nobody may call the tickets left, so they expire now, not at midnight.
+            (None, _) if !cal.extended_service && self.last_session_over(today, local) => {
+                Some(Command::EndDay)
+            }
             _ => None,
         }
     }
 
-    /// The time of the next calendar boundary after `now_ms` (for the owner task's timer).
-    pub fn next_boundary_ms(&self, now_ms: Millis) -> Millis {
-        let local = calendar::local(self.config.tz, now_ms);
-        let cal = &self.config.file.calendar;
-        let midnight = (local.date() + Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or(local);
-        let mut best = calendar::instant(self.config.tz, midnight);
-        for s in calendar::day_plan(cal, local.date()).slots {
-            for t in [s.start, s.end] {
-                let at = calendar::instant(self.config.tz, t);
-                if at > now_ms && at < best {
-                    best = at;
-                }
-            }
-        }
-        best
+    /// No calendar session of `date` starts or runs after `local`.
+    fn last_session_over(&self, date: chrono::NaiveDate, local: chrono::NaiveDateTime) -> bool {
+        calendar::day_plan(&self.config.file.calendar, date)
+            .slots
+            .iter()
+            .all(|s| s.end <= local)
     }
 }
 

@@ -300,6 +300,20 @@ pub mod refuse {
             format!("business day {date} is already open"),
         )
     }
+    pub fn day_not_today(date: &str, today: &str) -> Refusal {
+        Refusal::new(
+            "day_not_today",
+            format!("只能开始今天（{today}）的业务日，不能开始{date}"),
+            format!("only today's business day ({today}) can be opened, not {date}"),
+        )
+    }
+    pub fn no_window_role(account: &str) -> Refusal {
+        Refusal::new(
+            "no_window_role",
+            format!("账号“{account}”不是窗口工作人员，不能登录窗口"),
+            format!("account \"{account}\" has no window role and cannot sign in at a window"),
+        )
+    }
     pub fn day_in_past(date: &str) -> Refusal {
         Refusal::new(
             "day_not_after_current",

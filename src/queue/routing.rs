@@ -176,7 +176,9 @@ impl Lane {
     }
 }
 
-/// A key after `a` and not after `b` (`a < b`).
+/// A key after `a` and not after `b` (`a < b`, neighbours in a lane). It
+/// leaves room on both sides, so a later no-show slotted into the same gap
+/// gets a key of its own (with `a.order + 1`, the next one would tie with this one).
 fn between(a: QueueKey, b: QueueKey) -> QueueKey {
     if a.at_ms == b.at_ms {
         QueueKey {
@@ -186,7 +188,7 @@ fn between(a: QueueKey, b: QueueKey) -> QueueKey {
     } else {
         QueueKey {
             at_ms: a.at_ms,
-            order: a.order.saturating_add(1),
+            order: a.order.saturating_add(ORDER_SPACING / 2),
         }
     }
 }
@@ -206,6 +208,8 @@ pub struct Queues {
     by_service: HashMap<String, BTreeMap<u32, Lane>>,
     by_window: HashMap<WindowNo, BTreeMap<u32, Lane>>,
     starvation: HashMap<String, Starvation>,
+    /// The same, for the ordinary tickets transferred to a named window.
+    window_starvation: HashMap<WindowNo, Starvation>,
     waiting: usize,
 }
 
@@ -214,6 +218,16 @@ pub struct Queues {
 pub struct StarvationBound {
     pub streak_max: u32,
     pub extra_wait_ms_max: Millis,
+}
+
+impl StarvationBound {
+    /// Whether a run has reached the bound (in calls or in time).
+    pub fn reached(&self, run: Starvation, now_ms: Millis) -> bool {
+        run.streak >= self.streak_max
+            || run
+                .since_ms
+                .is_some_and(|t| now_ms - t >= self.extra_wait_ms_max)
+    }
 }
 
 /// One candidate of a call-next decision, with every criterion spelled out.
@@ -312,10 +326,16 @@ impl Queues {
         if removed {
             self.waiting -= 1;
         }
-        if let LaneId::Service(s, 0) = lane
-            && now_empty
-        {
-            self.starvation.remove(s);
+        if now_empty {
+            match lane {
+                LaneId::Service(s, 0) => {
+                    self.starvation.remove(s);
+                }
+                LaneId::Window(w, 0) => {
+                    self.window_starvation.remove(&w);
+                }
+                _ => {}
+            }
         }
         removed
     }
@@ -324,23 +344,39 @@ impl Queues {
         self.starvation.get(service).copied().unwrap_or_default()
     }
 
+    /// The run of passing over ordinary tickets transferred to this window.
+    pub fn window_starvation(&self, window: WindowNo) -> Starvation {
+        self.window_starvation
+            .get(&window)
+            .copied()
+            .unwrap_or_default()
+    }
+
     fn has_ordinary(&self, service: &str) -> bool {
         self.lane(LaneId::Service(service, 0))
             .is_some_and(|l| !l.is_empty())
     }
 
-    /// Records a routed call at a window serving `services`: a priority call
-    /// lengthens the run of every service whose ordinary tickets it passed
-    /// over; an ordinary call ends its own service's run.
+    /// Records a routed call at `window`, which serves `services`. A
+    /// priority call lengthens the run of every service whose ordinary line
+    /// it passed over, and the window's own run when ordinary tickets were
+    /// transferred to it. An ordinary call ends the run of the line it came
+    /// from (its service's, or the window's directed line).
     pub fn note_routed_call<'a>(
         &mut self,
+        window: WindowNo,
         services: impl Iterator<Item = &'a str>,
         called_service: &str,
+        called_directed: bool,
         called_rank: u32,
         at_ms: Millis,
     ) {
         if called_rank == 0 {
-            self.starvation.remove(called_service);
+            if called_directed {
+                self.window_starvation.remove(&window);
+            } else {
+                self.starvation.remove(called_service);
+            }
             return;
         }
         for s in services {
@@ -349,6 +385,14 @@ impl Queues {
                 st.streak += 1;
                 st.since_ms.get_or_insert(at_ms);
             }
+        }
+        if self
+            .lane(LaneId::Window(window, 0))
+            .is_some_and(|l| !l.is_empty())
+        {
+            let st = self.window_starvation.entry(window).or_default();
+            st.streak += 1;
+            st.since_ms.get_or_insert(at_ms);
         }
     }
 
@@ -366,11 +410,7 @@ impl Queues {
             let Some(lanes) = self.by_service.get(service) else {
                 continue;
             };
-            let st = self.starvation(service);
-            let starved = st.streak >= bound.streak_max
-                || st
-                    .since_ms
-                    .is_some_and(|t| now_ms - t >= bound.extra_wait_ms_max);
+            let starved = bound.reached(self.starvation(service), now_ms);
             for (&rank, lane) in lanes.iter() {
                 if let Some((e, due)) = lane.head(now_ms) {
                     out.push(Candidate {
@@ -387,6 +427,7 @@ impl Queues {
             }
         }
         if let Some(lanes) = self.by_window.get(&window) {
+            let starved = bound.reached(self.window_starvation(window), now_ms);
             for (&rank, lane) in lanes.iter() {
                 if let Some((e, due)) = lane.head(now_ms) {
                     out.push(Candidate {
@@ -394,7 +435,7 @@ impl Queues {
                         service: service_of(e.id),
                         directed: true,
                         rank,
-                        promoted: false,
+                        promoted: rank == 0 && starved,
                         appointment_due: due,
                         weight: DIRECTED_WEIGHT,
                         key: e.key,

@@ -412,9 +412,7 @@ impl Hall {
                     }
                     _ => return,
                 };
-                // An ordinary ticket transferred to this window did not come from its
-                // service's line, so calling it ends no run of passing that line over.
-                if *rule == CallRule::Routed && !(rank == 0 && directed) {
+                if *rule == CallRule::Routed {
                     let served: Vec<String> = s
                         .windows
                         .get(window)
@@ -422,8 +420,10 @@ impl Hall {
                         .unwrap_or_default();
                     // Count the pass-over before the ticket leaves its lane.
                     s.queues.note_routed_call(
+                        *window,
                         served.iter().map(String::as_str),
                         &service,
+                        directed,
                         rank,
                         at_ms,
                     );

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of hallq — unit, integration, property, simulation, crash
+# and config tests, and each benchmark once in test mode — on a fresh
+# machine. It installs what the tests need first (today: nothing beyond the
+# Rust toolchain and a C compiler for the bundled SQLite; later issues add
+# Debian packages such as chromium here).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_cmd() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+# Debian packages the tests need, installed only when missing.
+apt_packages=()
+need_cmd cc || apt_packages+=(gcc)
+need_cmd pkg-config || apt_packages+=(pkg-config)
+if ((${#apt_packages[@]})); then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+    else
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+    fi
+fi
+
+if ! need_cmd cargo; then
+    echo "tests/run.sh: cargo is missing; install the stable Rust toolchain (rustup) first" >&2
+    exit 1
+fi
+
+# Unit, integration, example builds and doc tests.
+cargo test --locked
+# Every benchmark, run once as a test so it cannot rot.
+cargo test --locked --benches
