@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
+pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod daemon;

@@ -31,6 +31,75 @@ pub struct HallConfig {
     pub routing: RoutingConfig,
     #[serde(default)]
     pub calendar: CalendarConfig,
+    /// Keys for kiosks and display screens (stored here only as hashes).
+    #[serde(default, rename = "api_key")]
+    pub api_keys: Vec<ApiKeyConfig>,
+    #[serde(default)]
+    pub server: ServerConfig,
+}
+
+/// What a machine key may do.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyRole {
+    /// Issues tickets, reads public ticket status.
+    Kiosk,
+    /// Reads the hall and its event stream; changes nothing.
+    Display,
+}
+
+/// A kiosk's or screen's key. Only its SHA-256 is stored; generate one
+/// with `hallq keygen`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub id: String,
+    pub role: ApiKeyRole,
+    /// Lowercase hex SHA-256 of the key (64 characters).
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// How long a sign-in lasts.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u32,
+    /// PEM certificate chain and key for HTTPS; both or neither.
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Tickets one client address may issue per minute (burst 20).
+    #[serde(default = "default_issue_rate")]
+    pub issues_per_minute: u32,
+    /// Sign-in attempts one client address may make per minute (burst 10).
+    #[serde(default = "default_sign_in_rate")]
+    pub sign_ins_per_minute: u32,
+}
+
+fn default_issue_rate() -> u32 {
+    120
+}
+
+fn default_sign_in_rate() -> u32 {
+    20
+}
+
+fn default_session_hours() -> u32 {
+    12
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            session_hours: default_session_hours(),
+            tls_cert: None,
+            tls_key: None,
+            issues_per_minute: default_issue_rate(),
+            sign_ins_per_minute: default_sign_in_rate(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

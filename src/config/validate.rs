@@ -157,6 +157,8 @@ pub fn parse_and_validate(source_name: &str, text: &str) -> Result<HallConfig, C
     check_priorities(&config, &mut ck);
     check_routing(&config, &mut ck);
     check_calendar(&config, &mut ck);
+    check_api_keys(&config, &mut ck);
+    check_server(&config, &mut ck);
     ck.finish().map(|()| config)
 }
 
@@ -1132,6 +1134,58 @@ fn check_roles(ck: &mut Checker<'_>, i: usize, roles: &[Role]) {
             field,
             "a supervisor (电子监察) must hold no other role: supervision reads everything and changes nothing; \
              give other duties to a separate account",
+        );
+    }
+}
+
+fn check_api_keys(c: &HallConfig, ck: &mut Checker<'_>) {
+    for (i, k) in c.api_keys.iter().enumerate() {
+        check_id(ck, format!("api_key[{i}].id"), &k.id);
+        let hex_ok = k.sha256.len() == 64
+            && k.sha256
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || ('a'..='f').contains(&ch));
+        if !hex_ok {
+            ck.error(
+                format!("api_key[{i}].sha256"),
+                "must be the key's SHA-256 as 64 lowercase hex characters (never the key itself); \
+                 `hallq keygen --id ID --role kiosk` prints a new key and this line"
+                    .to_string(),
+            );
+        }
+    }
+    check_unique(
+        ck,
+        "api_key",
+        "id",
+        c.api_keys.iter().map(|k| k.id.as_str()),
+        "each kiosk or screen needs its own key id",
+    );
+    check_unique(
+        ck,
+        "api_key",
+        "sha256",
+        c.api_keys.iter().map(|k| k.sha256.as_str()),
+        "two devices must not share a key, so one can be revoked alone",
+    );
+}
+
+fn check_server(c: &HallConfig, ck: &mut Checker<'_>) {
+    let s = &c.server;
+    if !(1..=24 * 7).contains(&s.session_hours) {
+        ck.error(
+            "server.session_hours".to_string(),
+            format!(
+                "{} is out of range; a sign-in lasts 1–168 hours",
+                s.session_hours
+            ),
+        );
+    }
+    if s.tls_cert.is_some() != s.tls_key.is_some() {
+        let missing = if s.tls_cert.is_some() { "tls_key" } else { "tls_cert" };
+        ck.error(
+            format!("server.{missing}"),
+            "HTTPS needs both tls_cert and tls_key (PEM file paths), or neither".to_string(),
         );
     }
 }

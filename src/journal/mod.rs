@@ -86,6 +86,7 @@ mod schema;
 mod snapshot;
 mod store;
 
+pub mod accounts;
 pub mod backup;
 pub mod verify;
 

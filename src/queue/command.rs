@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::types::{IssueSource, Outcome, PauseReason, TicketId, WindowNo};
+use super::types::{AccountActivity, IssueSource, Outcome, PauseReason, TicketId, WindowNo};
 
 /// Most characters in a free-text reason (out-of-order call, rejection, transfer).
 pub const REASON_CHARS_MAX: usize = 200;
@@ -117,6 +117,13 @@ pub enum Command {
     SetWindowServices {
         window: WindowNo,
         services: Vec<WindowService>,
+    },
+
+    // --- audit ---
+    /// Records account activity in the journal; changes no hall state.
+    RecordAccountActivity {
+        account: String,
+        activity: AccountActivity,
     },
 }
 

@@ -447,6 +447,15 @@ impl Hall {
                 });
                 Ok(events)
             }
+            Command::RecordAccountActivity { account, activity } => {
+                if account.is_empty() || account.chars().count() > 64 {
+                    return Err(refuse::unknown_staff(account));
+                }
+                Ok(vec![Event::AccountActivity {
+                    account: account.clone(),
+                    activity: *activity,
+                }])
+            }
             Command::SetWindowServices { window, services } => {
                 require_manager(actor)?;
                 self.s

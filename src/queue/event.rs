@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::WindowService;
 use super::routing::QueueKey;
-use super::types::{CallRule, IssueSource, Outcome, PauseReason, TicketId, WindowNo};
+use super::types::{AccountActivity, CallRule, IssueSource, Outcome, PauseReason, TicketId, WindowNo};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -135,9 +135,44 @@ pub enum Event {
         window: WindowNo,
         services: Vec<WindowService>,
     },
+    AccountActivity {
+        account: String,
+        activity: AccountActivity,
+    },
 }
 
 impl Event {
+    /// The ticket this event is about, if it is about one ticket.
+    pub fn ticket(&self) -> Option<super::types::TicketId> {
+        match self {
+            Event::TicketIssued { ticket, .. }
+            | Event::TicketCalled { ticket, .. }
+            | Event::TicketRecalled { ticket, .. }
+            | Event::ServiceStarted { ticket, .. }
+            | Event::TicketFinished { ticket, .. }
+            | Event::TicketNoShow { ticket, .. }
+            | Event::TicketParked { ticket, .. }
+            | Event::TicketUnparked { ticket, .. }
+            | Event::TicketTransferred { ticket, .. }
+            | Event::TicketCancelled { ticket } => Some(*ticket),
+            _ => None,
+        }
+    }
+
+    /// The same event without personal data (the person hash), for screens.
+    pub fn redacted(&self) -> Event {
+        match self {
+            Event::TicketIssued { person: Some(_), .. } => {
+                let mut e = self.clone();
+                if let Event::TicketIssued { person, .. } = &mut e {
+                    *person = None;
+                }
+                e
+            }
+            _ => self.clone(),
+        }
+    }
+
     /// The snake_case name, as stored in the journal's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -163,6 +198,7 @@ impl Event {
             Event::WindowOpened { .. } => "window_opened",
             Event::WindowClosed { .. } => "window_closed",
             Event::WindowServicesChanged { .. } => "window_services_changed",
+            Event::AccountActivity { .. } => "account_activity",
         }
     }
 }

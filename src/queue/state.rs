@@ -630,6 +630,7 @@ impl Hall {
                     w.open = false;
                 }
             }
+            Event::AccountActivity { .. } => {}
             Event::WindowServicesChanged { window, services } => {
                 if let Some(w) = s.windows.get_mut(window) {
                     w.services = services.clone();

@@ -139,6 +139,20 @@ pub enum WindowActivity {
     Closed,
 }
 
+/// Account activity recorded for the supervisor (security audit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountActivity {
+    SignedIn,
+    SignInFailed,
+    /// Too many failed sign-ins: locked for a while.
+    Locked,
+    SignedOut,
+    PasswordChanged,
+    /// An administrator set a new password (the owner must change it).
+    PasswordReset,
+}
+
 /// The rule that decided a call, kept in the event so a complaint can be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
