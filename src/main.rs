@@ -56,6 +56,24 @@ enum Cmd {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Make a new API key for a kiosk or display screen; prints the key (give it to
+    /// the device) and the `[[api_key]]` block (put it in the config).
+    Keygen {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_parser = ["kiosk", "display"])]
+        role: String,
+    },
+    /// Set an account's password (read from standard input); its owner must
+    /// change it at the next sign-in. For a running daemon prefer
+    /// POST /api/v1/accounts/{account}/password.
+    Passwd {
+        account: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// Show the hall as it was at a moment (local time YYYY-MM-DDTHH:MM[:SS], or RFC 3339).
     Replay {
         #[arg(long, value_name = "TIME")]
@@ -200,6 +218,28 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 report.last_seq,
                 path.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Keygen { id, role } => {
+            let (key, sha256) = hallq::accounts::new_api_key();
+            println!("key (give it to the device; it is not stored anywhere): {key}\n");
+            println!("[[api_key]]\nid = \"{id}\"\nrole = \"{role}\"\nsha256 = \"{sha256}\"");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Passwd { account, config, data } => {
+            let config = Arc::new(load_config(config.as_deref())?);
+            if config.staff(&account).is_none() {
+                bail!("there is no account \"{account}\" in {}", config.source_name);
+            }
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the new password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let dir = data_dir(&data);
+            std::fs::create_dir_all(&dir)?;
+            let now = hallq::daemon::clock::Clock::now_ms(&hallq::daemon::clock::SystemClock);
+            let accounts = hallq::accounts::Accounts::open(&dir.join(hallq::daemon::ACCOUNTS_FILE), config, now)?;
+            accounts.set_password(&account, password, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("password of {account} set; it must be changed at the next sign-in");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Replay {

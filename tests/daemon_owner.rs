@@ -179,3 +179,57 @@ fn concurrent_submitters_never_share_a_number() {
     rt.block_on(owner.handle.shutdown());
     owner.thread.join().unwrap().unwrap();
 }
+
+#[test]
+fn an_idempotency_key_applies_once_even_across_a_restart() {
+    use hallq::daemon::Submission;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(JOURNAL_FILE);
+    let config = Arc::new(Config::demo());
+    let clock = TestClock(Arc::new(AtomicI64::new(T0)));
+    let service = config.windows()[0].services[0].service.clone();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let kiosk = Actor::Kiosk("demo-kiosk".into());
+    let with_key = |key: &str| Submission {
+        actor: kiosk.clone(),
+        client: "10.1.2.3".into(),
+        idempotency_key: Some(key.into()),
+        command: issue(&service),
+    };
+    let number_of = |a: &hallq::daemon::Applied| match &a.events[..] {
+        [.., Event::TicketIssued { number, .. }] => number.clone(),
+        other => panic!("{other:?}"),
+    };
+
+    let owner = start(config.clone(), &path, clock.clone()).unwrap();
+    let h = owner.handle.clone();
+    // A double tap: both copies race into the owner, one ticket comes out.
+    let (a, b) = rt.block_on(async { tokio::join!(h.submit_with(with_key("tap-1")), h.submit_with(with_key("tap-1"))) });
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(number_of(&a), number_of(&b));
+    assert!(a.replayed != b.replayed, "exactly one of the two was applied");
+    // A later retry gets the remembered answer.
+    let retry = rt.block_on(h.submit_with(with_key("tap-1"))).unwrap();
+    assert!(retry.replayed);
+    assert_eq!(number_of(&retry), number_of(&a));
+    // Another key is another ticket; the same key from another actor too.
+    let other = rt.block_on(h.submit_with(with_key("tap-2"))).unwrap();
+    assert_ne!(number_of(&other), number_of(&a));
+    let tickets = rt.block_on(h.query(|hall, _| hall.tickets().count())).unwrap();
+    assert_eq!(tickets, 2);
+    rt.block_on(h.shutdown());
+    drop(h);
+    owner.thread.join().unwrap().unwrap();
+
+    // After a restart (say the answer was lost in a crash) the retry still gets the first answer.
+    let owner = start(config, &path, clock).unwrap();
+    let h = owner.handle.clone();
+    let after = rt.block_on(h.submit_with(with_key("tap-1"))).unwrap();
+    assert!(after.replayed);
+    assert_eq!(number_of(&after), number_of(&a));
+    let tickets = rt.block_on(h.query(|hall, _| hall.tickets().count())).unwrap();
+    assert_eq!(tickets, 2, "the retry after restart issued again");
+    rt.block_on(h.shutdown());
+    drop(h);
+    owner.thread.join().unwrap().unwrap();
+}

@@ -1,36 +1,138 @@
-//! The only code that knows HTTP and JSON. For now: `GET /healthz`; the
-//! versioned API, SSE and pages plug in here.
+//! The only code that knows HTTP and JSON: `/api/v1` routes, auth, the
+//! event stream, the OpenAPI document, `/healthz`.
+//!
+//! Every handler either reads the hall through `HallHandle::query` (one
+//! consistent moment) or submits a command and answers after its events are
+//! durable. Roles are checked here (`auth::Need`); domain rules (who is
+//! signed in where, caps…) in the core.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod hall;
+pub mod limits;
+pub mod openapi;
+pub mod sessions;
+pub mod tickets;
+pub mod views;
+pub mod windows;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
-use axum::routing::get;
+use axum::routing::{get, post, put};
+use axum::Router;
 use serde_json::json;
+use tower_http::timeout::TimeoutLayer;
 
+use crate::accounts::Accounts;
+use crate::config::Config;
 use crate::daemon::HallHandle;
+use crate::daemon::idempotency;
+use error::ApiError;
+use limits::{Rate, RateLimiter};
 
-pub fn router(handle: HallHandle) -> Router {
-    Router::new()
+/// Largest request body accepted.
+pub const BODY_BYTES_MAX: usize = 16 * 1024;
+/// Longest a request (other than the event stream) may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub hall: HallHandle,
+    pub accounts: Arc<Accounts>,
+    pub config: Arc<Config>,
+    pub journal_path: PathBuf,
+    /// The hall's key for person hashes.
+    pub person_key: Arc<Vec<u8>>,
+    pub limits: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(hall: HallHandle, accounts: Arc<Accounts>, config: Arc<Config>, journal_path: PathBuf, person_key: Vec<u8>) -> AppState {
+        let server = &config.file.server;
+        let limits = RateLimiter::new(
+            Rate { per_minute: server.issues_per_minute, burst: 20 },
+            Rate { per_minute: server.sign_ins_per_minute, burst: 10 },
+        );
+        AppState { hall, accounts, config, journal_path, person_key: Arc::new(person_key), limits: Arc::new(limits) }
+    }
+}
+
+/// The `Idempotency-Key` header, if present and well-formed.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str() {
+        Ok(k) if idempotency::valid_key(k) => Ok(Some(k.to_string())),
+        _ => Err(ApiError::bad_request(
+            "bad_idempotency_key",
+            format!("Idempotency-Key 须为1到{}个可见ASCII字符", idempotency::KEY_CHARS_MAX),
+            format!("Idempotency-Key must be 1–{} visible ASCII characters", idempotency::KEY_CHARS_MAX),
+        )),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/sessions", post(sessions::sign_in).delete(sessions::sign_out))
+        .route("/api/v1/sessions/password", post(sessions::change_password))
+        .route("/api/v1/accounts/{account}/password", post(sessions::reset_password))
+        .route("/api/v1/tickets", post(tickets::issue).get(tickets::list_day))
+        .route("/api/v1/tickets/{id}", get(tickets::get_ticket))
+        .route("/api/v1/windows/{n}", get(windows::get_window))
+        .route("/api/v1/windows/{n}/sign-in", post(windows::sign_in))
+        .route("/api/v1/windows/{n}/sign-out", post(windows::sign_out))
+        .route("/api/v1/windows/{n}/call-next", post(windows::call_next))
+        .route("/api/v1/windows/{n}/call", post(windows::call))
+        .route("/api/v1/windows/{n}/recall", post(windows::recall))
+        .route("/api/v1/windows/{n}/start", post(windows::start))
+        .route("/api/v1/windows/{n}/finish", post(windows::finish))
+        .route("/api/v1/windows/{n}/no-show", post(windows::no_show))
+        .route("/api/v1/windows/{n}/park", post(windows::park))
+        .route("/api/v1/windows/{n}/unpark", post(windows::unpark))
+        .route("/api/v1/windows/{n}/transfer", post(windows::transfer))
+        .route("/api/v1/windows/{n}/pause", post(windows::pause))
+        .route("/api/v1/windows/{n}/resume", post(windows::resume))
+        .route("/api/v1/windows/{n}/open", post(windows::open_window))
+        .route("/api/v1/windows/{n}/close", post(windows::close_window))
+        .route("/api/v1/windows/{n}/services", put(windows::set_services))
+        .route("/api/v1/hall", get(hall::get_hall))
+        .route("/api/v1/hall/session/open", post(hall::open_session))
+        .route("/api/v1/hall/session/close", post(hall::close_session))
+        .route("/api/v1/journal", get(hall::journal))
         .route("/healthz", get(healthz))
-        .with_state(handle)
+        .route("/openapi.json", get(openapi::document))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+    // The event stream is long-lived: no request timeout.
+    let stream = Router::new().route("/api/v1/events", get(events::events));
+    api.merge(stream)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("该地址")
 }
 
 /// Live and able to commit: the owner answers, and reports the journal position.
-async fn healthz(State(hall): State<HallHandle>) -> impl IntoResponse {
-    match hall
-        .query(|hall, seq| (seq, hall.day().map(|d| d.to_string()), hall.waiting()))
-        .await
-    {
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let writable = state.hall.journal_writable();
+    match state.hall.query(|hall, seq| (seq, hall.day().map(|d| d.to_string()), hall.waiting())).await {
+        Ok(_) if !writable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "error": "the journal refused the last commit"})),
+        ),
         Ok((seq, day, waiting)) => (
             StatusCode::OK,
-            Json(
-                json!({"status": "ok", "journal_seq": seq, "business_day": day, "waiting": waiting}),
-            ),
+            Json(json!({"status": "ok", "journal_seq": seq, "business_day": day, "waiting": waiting})),
         ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "error": e.to_string()})),
-        ),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "error": e.to_string()}))),
     }
 }

@@ -2,12 +2,15 @@
 //! publishes; start-up replay; the calendar ticker; clean shutdown.
 
 pub mod clock;
+pub mod idempotency;
 pub mod owner;
 pub mod replay;
 pub mod secret;
 pub mod serve;
 
-pub use owner::{Applied, HallHandle, Owner, Published, SubmitError, start};
+pub use owner::{Applied, HallHandle, Owner, Published, SubmitError, Submission, start};
 
 /// The journal's file name inside the data directory.
 pub const JOURNAL_FILE: &str = "journal.sqlite";
+/// Accounts and sessions, beside the journal.
+pub const ACCOUNTS_FILE: &str = "accounts.sqlite";

@@ -12,12 +12,14 @@
 //! gets an error; nothing they asked for happened.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::clock::{Clock, Monotonic};
+use super::idempotency::{self, IdempotencyCache};
 use super::replay;
 use crate::config::Config;
 use crate::journal::{Journal, NewRecord};
@@ -48,6 +50,9 @@ pub struct Applied {
     pub first_seq: u64,
     pub at_ms: Millis,
     pub events: Vec<Event>,
+    /// True when this is the remembered answer to an earlier request with
+    /// the same idempotency key (nothing was applied this time).
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,14 +68,18 @@ pub enum SubmitError {
 }
 
 type Query = Box<dyn FnOnce(&Hall, u64) + Send>;
+type Reply = oneshot::Sender<Result<Applied, SubmitError>>;
+
+/// A command with who sent it, from where, and its idempotency key.
+pub struct Submission {
+    pub actor: Actor,
+    pub client: String,
+    pub idempotency_key: Option<String>,
+    pub command: Command,
+}
 
 enum Msg {
-    Submit {
-        actor: Actor,
-        client: String,
-        command: Command,
-        reply: oneshot::Sender<Result<Applied, SubmitError>>,
-    },
+    Submit(Submission, Reply),
     Query(Query),
     /// Apply whatever the calendar makes due now.
     Tick,
@@ -82,64 +91,44 @@ enum Msg {
 pub struct HallHandle {
     tx: mpsc::Sender<Msg>,
     events: broadcast::Sender<Arc<Published>>,
+    /// False after a commit failed, true again after one succeeds.
+    journal_ok: Arc<AtomicBool>,
 }
 
 impl HallHandle {
     /// Submits a command and waits until its events are durable (or it was refused).
-    pub async fn submit(
-        &self,
-        actor: Actor,
-        client: &str,
-        command: Command,
-    ) -> Result<Applied, SubmitError> {
+    pub async fn submit(&self, actor: Actor, client: &str, command: Command) -> Result<Applied, SubmitError> {
+        self.submit_with(Submission { actor, client: client.to_string(), idempotency_key: None, command }).await
+    }
+
+    /// Submits with an idempotency key (validate it with `idempotency::valid_key` first).
+    pub async fn submit_with(&self, submission: Submission) -> Result<Applied, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        let msg = Msg::Submit {
-            actor,
-            client: client.to_string(),
-            command,
-            reply,
-        };
-        self.tx
-            .send(msg)
-            .await
-            .map_err(|_| SubmitError::ShuttingDown)?;
+        self.tx.send(Msg::Submit(submission, reply)).await.map_err(|_| SubmitError::ShuttingDown)?;
         rx.await.map_err(|_| SubmitError::ShuttingDown)?
     }
 
     /// Like `submit`, from a thread that is not async.
-    pub fn submit_blocking(
-        &self,
-        actor: Actor,
-        client: &str,
-        command: Command,
-    ) -> Result<Applied, SubmitError> {
+    pub fn submit_blocking(&self, actor: Actor, client: &str, command: Command) -> Result<Applied, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        let msg = Msg::Submit {
-            actor,
-            client: client.to_string(),
-            command,
-            reply,
-        };
-        self.tx
-            .blocking_send(msg)
-            .map_err(|_| SubmitError::ShuttingDown)?;
+        let submission = Submission { actor, client: client.to_string(), idempotency_key: None, command };
+        self.tx.blocking_send(Msg::Submit(submission, reply)).map_err(|_| SubmitError::ShuttingDown)?;
         rx.blocking_recv().map_err(|_| SubmitError::ShuttingDown)?
     }
 
     /// Reads the hall (as of the last commit) on the owner thread.
-    pub async fn query<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Hall, u64) -> R + Send + 'static,
-    ) -> Result<R, SubmitError> {
+    pub async fn query<R: Send + 'static>(&self, f: impl FnOnce(&Hall, u64) -> R + Send + 'static) -> Result<R, SubmitError> {
         let (reply, rx) = oneshot::channel();
         let q: Query = Box::new(move |hall, seq| {
             let _ = reply.send(f(hall, seq));
         });
-        self.tx
-            .send(Msg::Query(q))
-            .await
-            .map_err(|_| SubmitError::ShuttingDown)?;
+        self.tx.send(Msg::Query(q)).await.map_err(|_| SubmitError::ShuttingDown)?;
         rx.await.map_err(|_| SubmitError::ShuttingDown)
+    }
+
+    /// Whether the journal accepted the owner's last commit.
+    pub fn journal_writable(&self) -> bool {
+        self.journal_ok.load(Ordering::Relaxed)
     }
 
     /// Committed events from now on.
@@ -166,40 +155,32 @@ pub struct Owner {
 
 /// Opens the journal, replays it, records the configuration if it changed,
 /// and starts the owner thread.
-pub fn start<C: Clock>(
-    config: Arc<Config>,
-    journal_path: &std::path::Path,
-    clock: C,
-) -> anyhow::Result<Owner> {
-    let mut journal = Journal::open(journal_path)
-        .with_context(|| format!("opening journal {}", journal_path.display()))?;
-    let (hall, last_at_ms) = replay::replay(config.clone(), &journal, None)?;
+pub fn start<C: Clock>(config: Arc<Config>, journal_path: &std::path::Path, clock: C) -> anyhow::Result<Owner> {
+    let mut journal = Journal::open(journal_path).with_context(|| format!("opening journal {}", journal_path.display()))?;
+    let replayed = replay::replay_full(config.clone(), &journal, None)?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
     let mut owner = OwnerLoop {
-        hall,
-        clock: Monotonic::new(clock, last_at_ms),
+        hall: replayed.hall,
+        clock: Monotonic::new(clock, replayed.last_at_ms),
         events: events.clone(),
         rx,
         batch: Vec::new(),
+        keys: replayed.idempotency,
+        journal_ok: Arc::new(AtomicBool::new(true)),
     };
     if owner.hall.state().config_sha256.as_deref() != Some(config.source_sha256.as_str()) {
-        let event = Event::ConfigApplied {
-            sha256: config.source_sha256.clone(),
-            source: config.source_name.clone(),
-        };
+        let event = Event::ConfigApplied { sha256: config.source_sha256.clone(), source: config.source_name.clone() };
         let now = owner.clock.now_ms();
         commit(&mut journal, &[(now, "system", "daemon", &event)])?;
         owner.hall.evolve(&event, now);
     }
+    let journal_ok = owner.journal_ok.clone();
     let thread = std::thread::Builder::new()
         .name("hallq-owner".into())
         .spawn(move || owner.run(journal))
         .context("starting the owner thread")?;
-    Ok(Owner {
-        handle: HallHandle { tx, events },
-        thread,
-    })
+    Ok(Owner { handle: HallHandle { tx, events, journal_ok }, thread })
 }
 
 struct OwnerLoop<C: Clock> {
@@ -208,21 +189,36 @@ struct OwnerLoop<C: Clock> {
     events: broadcast::Sender<Arc<Published>>,
     rx: mpsc::Receiver<Msg>,
     batch: Vec<Msg>,
+    keys: IdempotencyCache,
+    journal_ok: Arc<AtomicBool>,
 }
 
-/// One accepted command of a batch: who, and which events (by index into the batch's events).
-struct Pending {
-    reply: Option<oneshot::Sender<Result<Applied, SubmitError>>>,
-    outcome: Result<(usize, usize), Refusal>,
-    at_ms: Millis,
+/// What became of one submission of a batch.
+enum Outcome {
+    /// Accepted: its events are `staged[a..b]`.
+    Applied(usize, usize),
+    Refused(Refusal),
+    /// Answered before, by an earlier request with the same key.
+    Remembered(Applied),
+    /// The same key as the submission at this index of this batch.
+    SameAs(usize),
 }
+
+struct Pending {
+    reply: Option<Reply>,
+    outcome: Outcome,
+    at_ms: Millis,
+    /// (actor label, key) when the request carried an idempotency key.
+    key: Option<(String, String)>,
+}
+
+/// (at_ms, actor, journal client, event) of every event of a batch, in order.
+type Staged = Vec<(Millis, String, String, Event)>;
 
 impl<C: Clock> OwnerLoop<C> {
     fn run(mut self, mut journal: Journal) -> anyhow::Result<()> {
         loop {
-            let Some(first) = self.rx.blocking_recv() else {
-                return Ok(());
-            };
+            let Some(first) = self.rx.blocking_recv() else { return Ok(()) };
             self.batch.push(first);
             while self.batch.len() < BATCH_MAX {
                 match self.rx.try_recv() {
@@ -230,23 +226,18 @@ impl<C: Clock> OwnerLoop<C> {
                     Err(_) => break,
                 }
             }
-            let stop = self.process_batch(&mut journal)?;
-            if stop {
-                tracing::info!(
-                    seq = journal.last_seq(),
-                    "owner stopped after its last commit"
-                );
+            if self.process_batch(&mut journal)? {
+                tracing::info!(seq = journal.last_seq(), "owner stopped after its last commit");
                 return Ok(());
             }
         }
     }
 
-    /// Applies a batch, commits it, answers and publishes. Returns true on shutdown.
+    /// Applies a batch, commits it, publishes, answers. Returns true on shutdown.
     fn process_batch(&mut self, journal: &mut Journal) -> anyhow::Result<bool> {
         let msgs: Vec<Msg> = std::mem::take(&mut self.batch);
         let mut stop = false;
-        // (at_ms, actor, client, event) of every event of the batch, in order.
-        let mut staged: Vec<(Millis, String, String, Event)> = Vec::new();
+        let mut staged: Staged = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut queries: Vec<Query> = Vec::new();
         for msg in msgs {
@@ -256,30 +247,9 @@ impl<C: Clock> OwnerLoop<C> {
             let now = self.clock.now_ms();
             self.lifecycle(now, &mut staged);
             match msg {
-                Msg::Submit {
-                    actor,
-                    client,
-                    command,
-                    reply,
-                } => {
-                    let outcome = match self.hall.apply(&actor, &command, now) {
-                        Ok(events) => {
-                            let start = staged.len();
-                            let label = actor.label();
-                            staged.extend(
-                                events
-                                    .into_iter()
-                                    .map(|e| (now, label.clone(), client.clone(), e)),
-                            );
-                            Ok((start, staged.len()))
-                        }
-                        Err(refusal) => Err(refusal),
-                    };
-                    pending.push(Pending {
-                        reply: Some(reply),
-                        outcome,
-                        at_ms: now,
-                    });
+                Msg::Submit(submission, reply) => {
+                    let p = self.decide_one(submission, reply, now, &mut staged, &pending);
+                    pending.push(p);
                 }
                 Msg::Query(q) => queries.push(q),
                 Msg::Tick => {}
@@ -287,25 +257,28 @@ impl<C: Clock> OwnerLoop<C> {
             }
         }
         let first_seq = journal.last_seq() + 1;
+        let mut committed = true;
         if !staged.is_empty() {
-            let rows: Vec<(Millis, &str, &str, &Event)> = staged
-                .iter()
-                .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
-                .collect();
-            if let Err(err) = commit(journal, &rows) {
+            let rows: Vec<(Millis, &str, &str, &Event)> =
+                staged.iter().map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e)).collect();
+            let result = commit(journal, &rows);
+            self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
+            if let Err(err) = result {
+                committed = false;
                 tracing::error!(error = %err, "journal commit failed; rebuilding the hall from the journal");
                 for p in pending.iter_mut() {
-                    if let (Some(reply), Ok(_)) = (p.reply.take(), &p.outcome) {
+                    if matches!(p.outcome, Outcome::Applied(..) | Outcome::SameAs(_))
+                        && let Some(reply) = p.reply.take()
+                    {
                         let _ = reply.send(Err(SubmitError::Journal(err.to_string())));
                     }
                 }
-                let (hall, _) = replay::replay(self.hall.config().clone(), journal, None)
+                let rebuilt = replay::replay_full(self.hall.config().clone(), journal, None)
                     .context("rebuilding the hall after a failed commit")?;
-                self.hall = hall;
+                self.hall = rebuilt.hall;
+                self.keys = rebuilt.idempotency;
             }
         }
-        let committed =
-            journal.last_seq() >= first_seq + staged.len() as u64 - 1 && !staged.is_empty();
         // Publish before answering: whoever holds an answer can count on the
         // event being on the stream already.
         if committed {
@@ -320,17 +293,36 @@ impl<C: Clock> OwnerLoop<C> {
                 let _ = self.events.send(Arc::new(published));
             }
         }
-        for p in pending {
-            let Some(reply) = p.reply else { continue };
-            let answer = match p.outcome {
-                Ok((a, b)) => Ok(Applied {
-                    first_seq: if a < b { first_seq + a as u64 } else { 0 },
+        let answers: Vec<Option<Result<Applied, SubmitError>>> = pending
+            .iter()
+            .map(|p| match &p.outcome {
+                Outcome::Applied(a, b) => Some(Ok(Applied {
+                    first_seq: if a < b { first_seq + *a as u64 } else { 0 },
                     at_ms: p.at_ms,
-                    events: staged[a..b].iter().map(|(_, _, _, e)| e.clone()).collect(),
-                }),
-                Err(refusal) => Err(SubmitError::Refused(refusal)),
+                    events: staged[*a..*b].iter().map(|(_, _, _, e)| e.clone()).collect(),
+                    replayed: false,
+                })),
+                Outcome::Refused(r) => Some(Err(SubmitError::Refused(r.clone()))),
+                Outcome::Remembered(applied) => Some(Ok(applied.clone())),
+                Outcome::SameAs(_) => None,
+            })
+            .collect();
+        for (i, p) in pending.iter_mut().enumerate() {
+            let answer = match &p.outcome {
+                Outcome::SameAs(j) => answers[*j].clone().map(|r| r.map(|a| Applied { replayed: true, ..a })),
+                _ => answers[i].clone(),
             };
-            let _ = reply.send(answer);
+            if let (Some((actor, key)), Some(Ok(applied)), Outcome::Applied(..)) = (&p.key, &answer, &p.outcome)
+                && committed
+            {
+                self.keys.insert(actor, key, Applied { replayed: true, ..applied.clone() });
+            }
+            if let (Some(reply), Some(answer)) = (p.reply.take(), answer) {
+                let _ = reply.send(answer);
+            }
+        }
+        if let Some(last) = pending.last() {
+            self.keys.prune(last.at_ms);
         }
         let seq = journal.last_seq();
         for q in queries {
@@ -339,19 +331,39 @@ impl<C: Clock> OwnerLoop<C> {
         Ok(stop)
     }
 
+    /// Decides one submission: a remembered answer, or apply it.
+    fn decide_one(&mut self, s: Submission, reply: Reply, now: Millis, staged: &mut Staged, batch: &[Pending]) -> Pending {
+        let label = s.actor.label();
+        let key = s.idempotency_key.map(|k| (label.clone(), k));
+        if let Some((actor, k)) = &key {
+            if let Some(applied) = self.keys.get(actor, k) {
+                let outcome = Outcome::Remembered(applied.clone());
+                return Pending { reply: Some(reply), outcome, at_ms: now, key };
+            }
+            // The same key earlier in this very batch (a double tap).
+            if let Some(j) = batch.iter().position(|p| p.key.as_ref() == key.as_ref() && matches!(p.outcome, Outcome::Applied(..))) {
+                return Pending { reply: Some(reply), outcome: Outcome::SameAs(j), at_ms: now, key };
+            }
+        }
+        let client = idempotency::journal_client(&s.client, key.as_ref().map(|(_, k)| k.as_str()));
+        let outcome = match self.hall.apply(&s.actor, &s.command, now) {
+            Ok(events) => {
+                let start = staged.len();
+                staged.extend(events.into_iter().map(|e| (now, label.clone(), client.clone(), e)));
+                Outcome::Applied(start, staged.len())
+            }
+            Err(refusal) => Outcome::Refused(refusal),
+        };
+        Pending { reply: Some(reply), outcome, at_ms: now, key }
+    }
+
     /// Applies every calendar-driven command due at `now` as the System actor.
-    fn lifecycle(&mut self, now: Millis, staged: &mut Vec<(Millis, String, String, Event)>) {
+    fn lifecycle(&mut self, now: Millis, staged: &mut Staged) {
         // Bounded: a day roll-over takes at most a handful of steps.
         for _ in 0..8 {
-            let Some(command) = self.hall.due_lifecycle(now) else {
-                return;
-            };
+            let Some(command) = self.hall.due_lifecycle(now) else { return };
             match self.hall.apply(&Actor::System, &command, now) {
-                Ok(events) => staged.extend(
-                    events
-                        .into_iter()
-                        .map(|e| (now, "system".to_string(), "calendar".to_string(), e)),
-                ),
+                Ok(events) => staged.extend(events.into_iter().map(|e| (now, "system".to_string(), "calendar".to_string(), e))),
                 Err(refusal) => {
                     tracing::warn!(%refusal, ?command, "calendar command refused");
                     return;
@@ -363,20 +375,11 @@ impl<C: Clock> OwnerLoop<C> {
 
 /// Appends events as one transaction.
 fn commit(journal: &mut Journal, rows: &[(Millis, &str, &str, &Event)]) -> anyhow::Result<u64> {
-    let payloads: Vec<String> = rows
-        .iter()
-        .map(|(_, _, _, e)| serde_json::to_string(e))
-        .collect::<Result<_, _>>()?;
+    let payloads: Vec<String> = rows.iter().map(|(_, _, _, e)| serde_json::to_string(e)).collect::<Result<_, _>>()?;
     let records: Vec<NewRecord<'_>> = rows
         .iter()
         .zip(&payloads)
-        .map(|((at_ms, actor, client, e), payload)| NewRecord {
-            at_ms: *at_ms,
-            actor,
-            client,
-            kind: e.kind(),
-            payload,
-        })
+        .map(|((at_ms, actor, client, e), payload)| NewRecord { at_ms: *at_ms, actor, client, kind: e.kind(), payload })
         .collect();
     Ok(journal.append(&records)?)
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::clock::SystemClock;
-use super::{JOURNAL_FILE, secret};
+use super::clock::{Clock, SystemClock};
+use super::{ACCOUNTS_FILE, JOURNAL_FILE, secret};
 use crate::config::Config;
 
 pub struct ServeOptions {
@@ -25,8 +25,24 @@ const CALENDAR_TICK: Duration = Duration::from_secs(1);
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating data directory {}", opts.data_dir.display()))?;
-    let _person_key = secret::load_or_create(&opts.data_dir)?;
+    let server = &opts.config.file.server;
+    if server.tls_cert.is_some() || server.tls_key.is_some() {
+        // Refuse rather than serve plain HTTP to someone who asked for HTTPS.
+        anyhow::bail!(
+            "server.tls_cert/tls_key are set, but this build does not serve HTTPS yet; \
+             remove them and terminate TLS in front of hallq (e.g. nginx), or use a later build"
+        );
+    }
+    let person_key = secret::load_or_create(&opts.data_dir)?;
     let config = Arc::new(opts.config);
+    let accounts = {
+        let (path, config) = (opts.data_dir.join(ACCOUNTS_FILE), config.clone());
+        // Opening may hash the demo password once: keep it off the async workers.
+        tokio::task::spawn_blocking(move || crate::accounts::Accounts::open(&path, config, SystemClock.now_ms()))
+            .await?
+            .context("opening the accounts store")?
+    };
+    let accounts = Arc::new(accounts);
     let journal_path = opts.data_dir.join(JOURNAL_FILE);
     let owner = super::start(config.clone(), &journal_path, SystemClock)?;
     let handle = owner.handle.clone();
@@ -44,11 +60,19 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         })
     };
 
+    if config.source_name == crate::config::DEMO_HALL_NAME {
+        print_demo_credentials(&config, opts.listen);
+    }
+    let state = crate::api::AppState::new(handle.clone(), accounts, config.clone(), journal_path.clone(), person_key);
     let listener = tokio::net::TcpListener::bind(opts.listen)
         .await
         .with_context(|| format!("binding {}", opts.listen))?;
-    tracing::info!(listen = %opts.listen, "listening");
-    axum::serve(listener, crate::api::router(handle.clone()))
+    let bound = listener.local_addr().context("reading the bound address")?;
+    tracing::info!(listen = %bound, "listening");
+    // One machine-readable line for scripts and tests (`--listen 127.0.0.1:0`).
+    println!("hallq listening on http://{bound}");
+    let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
@@ -83,4 +107,19 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// The demo hall's documented credentials, so a new user can try every role.
+fn print_demo_credentials(config: &Config, listen: SocketAddr) {
+    let windows = config.windows().len();
+    eprintln!(
+        "\nDemo hall {} — demo credentials (demo hall only; a real configuration has none):\n  \
+         kiosk key:   demo-kiosk      display key: demo-display\n  \
+         manager / demo    supervisor / demo    admin / demo\n  \
+         staff w01 … w{windows:02} / demo  (w05 staffs window 5)\n  \
+         try: curl -s -X POST http://{listen}/api/v1/tickets -H 'Authorization: Bearer demo-kiosk' \\\n         \
+         -H 'Content-Type: application/json' -d '{{\"service\":\"{}\"}}'\n",
+        config.file.hall.name,
+        config.services().first().map_or("", |s| s.id.as_str()),
+    );
 }

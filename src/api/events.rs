@@ -1,0 +1,139 @@
+//! `GET /api/v1/events`: committed events as Server-Sent Events. `id:` is the
+//! journal sequence; a client that reconnects with `Last-Event-ID` (or
+//! `?after=`) gets every later event once, in order: first from the journal,
+//! then live. A subscriber too slow for the live buffer catches up from the
+//! journal the same way. Screens get events without personal data.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa::IntoParams;
+
+use super::AppState;
+use super::auth::{Caller, Need};
+use super::error::ApiError;
+use super::extract::ApiQuery;
+use super::views;
+use crate::daemon::Published;
+use crate::journal::JournalReader;
+use crate::queue::{Event, Millis};
+
+/// Journal rows read per step while catching up.
+const CATCH_UP_CHUNK: usize = 1000;
+/// Events buffered per client before the stream task waits for it.
+const CLIENT_BUFFER: usize = 256;
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Resume after this sequence number (same as the Last-Event-ID header).
+    #[serde(default)]
+    pub after: Option<u64>,
+}
+
+/// The `data:` of each SSE message.
+#[derive(Debug, Serialize)]
+struct Message<'a> {
+    seq: u64,
+    at: String,
+    kind: &'a str,
+    event: &'a Event,
+}
+
+/// Committed events as they happen (Server-Sent Events), resumable with Last-Event-ID.
+#[utoipa::path(get, path = "/api/v1/events", tag = "hall", params(EventsQuery,
+        ("Last-Event-ID" = Option<u64>, Header, description = "resume after this sequence number")),
+    responses((status = 200, content_type = "text/event-stream", description = "id: journal seq; event: kind; data: {seq, at, kind, event}")),
+    security(("bearer" = [])))]
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    caller.require(Need::ReadWindow).or_else(|_| caller.require(Need::ReadHall))?;
+    let header_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // Subscribe before reading the head, so nothing falls between the two.
+    let live = state.hall.subscribe();
+    let head = state.hall.query(|_, seq| seq).await?;
+    let after = q.after.or(header_id).unwrap_or(head);
+    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+    let auditor = caller.is_auditor();
+    tokio::spawn(pump(state, live, after, auditor, tx));
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+fn message(tz: chrono_tz::Tz, seq: u64, at_ms: Millis, event: &Event, auditor: bool) -> Result<SseEvent, Infallible> {
+    let redacted;
+    let event = if auditor {
+        event
+    } else {
+        redacted = event.redacted();
+        &redacted
+    };
+    let data = Message { seq, at: views::time(tz, at_ms), kind: event.kind(), event };
+    let json = serde_json::to_string(&data).unwrap_or_default();
+    Ok(SseEvent::default().id(seq.to_string()).event(event.kind()).data(json))
+}
+
+/// Feeds one client: catch up from the journal, then follow the live stream,
+/// going back to the journal whenever the live buffer overflowed.
+async fn pump(
+    state: AppState,
+    mut live: broadcast::Receiver<Arc<Published>>,
+    mut sent: u64,
+    auditor: bool,
+    tx: mpsc::Sender<Result<SseEvent, Infallible>>,
+) {
+    let tz = state.config.tz;
+    loop {
+        // Catch up from the journal until it has nothing after `sent`.
+        loop {
+            let path = state.journal_path.clone();
+            let from = sent;
+            let rows = tokio::task::spawn_blocking(move || JournalReader::open(&path).and_then(|r| r.read_range(from, CATCH_UP_CHUNK))).await;
+            let rows = match rows {
+                Ok(Ok(rows)) => rows,
+                _ => return, // the client reconnects and resumes
+            };
+            if rows.is_empty() {
+                break;
+            }
+            for r in rows {
+                let Ok(event) = serde_json::from_str::<Event>(&r.payload) else { return };
+                if tx.send(message(tz, r.seq, r.at_ms, &event, auditor)).await.is_err() {
+                    return;
+                }
+                sent = r.seq;
+            }
+        }
+        // Live, skipping what the journal already gave.
+        loop {
+            match live.recv().await {
+                Ok(p) if p.seq <= sent => continue,
+                Ok(p) if p.seq == sent + 1 => {
+                    if tx.send(message(tz, p.seq, p.at_ms, &p.event, auditor)).await.is_err() {
+                        return;
+                    }
+                    sent = p.seq;
+                }
+                // A gap (the buffer overflowed, or events committed before we
+                // subscribed): fill it from the journal.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
