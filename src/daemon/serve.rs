@@ -25,22 +25,18 @@ const CALENDAR_TICK: Duration = Duration::from_secs(1);
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating data directory {}", opts.data_dir.display()))?;
-    let server = &opts.config.file.server;
-    if server.tls_cert.is_some() || server.tls_key.is_some() {
-        // Refuse rather than serve plain HTTP to someone who asked for HTTPS.
-        anyhow::bail!(
-            "server.tls_cert/tls_key are set, but this build does not serve HTTPS yet; \
-             remove them and terminate TLS in front of hallq (e.g. nginx), or use a later build"
-        );
-    }
+    // Read the certificate before anything else, so a bad one stops the start.
+    let tls = tls_config(&opts.config).await?;
     let person_key = secret::load_or_create(&opts.data_dir)?;
     let config = Arc::new(opts.config);
     let accounts = {
         let (path, config) = (opts.data_dir.join(ACCOUNTS_FILE), config.clone());
         // Opening may hash the demo password once: keep it off the async workers.
-        tokio::task::spawn_blocking(move || crate::accounts::Accounts::open(&path, config, SystemClock.now_ms()))
-            .await?
-            .context("opening the accounts store")?
+        tokio::task::spawn_blocking(move || {
+            crate::accounts::Accounts::open(&path, config, SystemClock.now_ms())
+        })
+        .await?
+        .context("opening the accounts store")?
     };
     let accounts = Arc::new(accounts);
     let journal_path = opts.data_dir.join(JOURNAL_FILE);
@@ -63,19 +59,45 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if config.source_name == crate::config::DEMO_HALL_NAME {
         print_demo_credentials(&config, opts.listen);
     }
-    let state = crate::api::AppState::new(handle.clone(), accounts, config.clone(), journal_path.clone(), person_key);
-    let listener = tokio::net::TcpListener::bind(opts.listen)
-        .await
-        .with_context(|| format!("binding {}", opts.listen))?;
-    let bound = listener.local_addr().context("reading the bound address")?;
-    tracing::info!(listen = %bound, "listening");
-    // One machine-readable line for scripts and tests (`--listen 127.0.0.1:0`).
-    println!("hallq listening on http://{bound}");
+    let state = crate::api::AppState::new(
+        handle.clone(),
+        accounts,
+        config.clone(),
+        journal_path.clone(),
+        person_key,
+    );
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    let listener = std::net::TcpListener::bind(opts.listen)
+        .with_context(|| format!("binding {}", opts.listen))?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr().context("reading the bound address")?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(listen = %bound, scheme, "listening");
+    // One machine-readable line for scripts and tests (`--listen 127.0.0.1:0`).
+    println!("hallq listening on {scheme}://{bound}");
+    let server_handle = axum_server::Handle::new();
+    tokio::spawn({
+        let h = server_handle.clone();
+        async move {
+            shutdown_signal().await;
+            h.graceful_shutdown(Some(Duration::from_secs(5)));
+        }
+    });
+    match tls {
+        Some(tls) => {
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(server_handle)
+                .serve(app)
+                .await
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(server_handle)
+                .serve(app)
+                .await
+        }
+    }
+    .context("serving HTTP")?;
 
     tracing::info!("stopping: committing what is queued");
     ticker.abort();
@@ -86,6 +108,34 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         Ok(result) => result,
         Err(_) => anyhow::bail!("the owner thread panicked"),
     }
+}
+
+/// The HTTPS configuration, when the config names a certificate and key.
+/// Relative paths are taken from the configuration file's directory.
+async fn tls_config(
+    config: &Config,
+) -> anyhow::Result<Option<axum_server::tls_rustls::RustlsConfig>> {
+    let server = &config.file.server;
+    let (Some(cert), Some(key)) = (&server.tls_cert, &server.tls_key) else {
+        return Ok(None);
+    };
+    let base = std::path::Path::new(&config.source_name)
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let (cert, key) = (base.join(cert), base.join(key));
+    // One process-wide crypto provider (ring); a second install is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+        .await
+        .with_context(|| {
+            format!(
+                "loading TLS certificate {} and key {}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    Ok(Some(tls))
 }
 
 async fn shutdown_signal() {
