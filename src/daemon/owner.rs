@@ -240,12 +240,15 @@ impl<C: Clock> OwnerLoop<C> {
         let mut staged: Staged = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
         let mut queries: Vec<Query> = Vec::new();
+        // The calendar's boundaries are minutes apart: checking once per batch
+        // (before any command of it) is enough, and keeps it off the per-command path.
+        let now = self.clock.now_ms();
+        self.lifecycle(now, &mut staged);
         for msg in msgs {
             if stop {
                 continue; // dropped: their submitters see ShuttingDown
             }
             let now = self.clock.now_ms();
-            self.lifecycle(now, &mut staged);
             match msg {
                 Msg::Submit(submission, reply) => {
                     let p = self.decide_one(submission, reply, now, &mut staged, &pending);
@@ -281,7 +284,7 @@ impl<C: Clock> OwnerLoop<C> {
         }
         // Publish before answering: whoever holds an answer can count on the
         // event being on the stream already.
-        if committed {
+        if committed && self.events.receiver_count() > 0 {
             for (i, (at_ms, actor, client, event)) in staged.iter().enumerate() {
                 let published = Published {
                     seq: first_seq + i as u64,
