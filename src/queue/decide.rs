@@ -683,15 +683,10 @@ impl Hall {
         let Some(w) = self.s.windows.get(&window) else {
             return Vec::new();
         };
-        let services: Vec<(String, u32)> = w
-            .services
-            .iter()
-            .map(|s| (s.service.clone(), s.weight))
-            .collect();
         let tickets = &self.s.tickets;
         self.s
             .queues
-            .candidates(window, &services, self.bound(), now_ms, |id| {
+            .candidates(window, &w.services, self.bound(), now_ms, |id| {
                 tickets
                     .get(&id)
                     .map(|t| t.service.clone())

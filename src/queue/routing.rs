@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::command::WindowService;
 use super::types::{Millis, TicketId, WindowNo};
 
 /// A ticket's place in line. Arrival time first, then `order` (issue order,
@@ -400,13 +401,13 @@ impl Queues {
     pub fn candidates(
         &self,
         window: WindowNo,
-        services: &[(String, u32)],
+        services: &[WindowService],
         bound: StarvationBound,
         now_ms: Millis,
         service_of: impl Fn(TicketId) -> String,
     ) -> Vec<Candidate> {
         let mut out = Vec::new();
-        for (service, weight) in services {
+        for WindowService { service, weight } in services {
             let Some(lanes) = self.by_service.get(service) else {
                 continue;
             };
@@ -498,7 +499,10 @@ mod tests {
             streak_max: 3,
             extra_wait_ms_max: 60_000,
         };
-        let svc = vec![("a".to_string(), 1)];
+        let svc = vec![WindowService {
+            service: "a".to_string(),
+            weight: 1,
+        }];
         let c = q.candidates(1, &svc, bound, 300, |_| "a".into());
         assert_eq!(c[0].ticket, TicketId(1));
         let appt = Entry {

@@ -37,13 +37,19 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// `staff:w01`, `manager:boss`, `kiosk:k1`, `system` (the journal's actor column).
     pub fn label(&self) -> String {
-        match self {
-            Actor::Staff(a) => format!("staff:{a}"),
-            Actor::Manager(a) => format!("manager:{a}"),
-            Actor::Kiosk(k) => format!("kiosk:{k}"),
-            Actor::System => "system".to_string(),
-        }
+        // On every command's path: concatenation, not format!.
+        let (kind, id) = match self {
+            Actor::Staff(a) => ("staff:", a.as_str()),
+            Actor::Manager(a) => ("manager:", a.as_str()),
+            Actor::Kiosk(k) => ("kiosk:", k.as_str()),
+            Actor::System => return "system".to_string(),
+        };
+        let mut label = String::with_capacity(kind.len() + id.len());
+        label.push_str(kind);
+        label.push_str(id);
+        label
     }
 
     pub fn account(&self) -> Option<&str> {
