@@ -30,7 +30,11 @@ pub fn client_of(parts: &Parts) -> String {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
 }
@@ -49,7 +53,10 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(token, now)
             .or_else(|| state.accounts.authenticate_key(token))
             .ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller { principal, client: client_of(parts) })
+        Ok(Caller {
+            principal,
+            client: client_of(parts),
+        })
     }
 }
 
@@ -83,24 +90,54 @@ impl Caller {
     pub fn require(&self, need: Need) -> Result<(), ApiError> {
         use Role::*;
         let ok = match (&self.principal, need) {
-            (Principal::Person { must_change_password: true, .. }, n) if n != Need::Person => {
+            (
+                Principal::Person {
+                    must_change_password: true,
+                    ..
+                },
+                n,
+            ) if n != Need::Person => {
                 return Err(ApiError::password_change_required());
             }
             (Principal::Person { .. }, Need::Person) => true,
-            (Principal::Person { roles, .. }, Need::WindowStaff) => has(roles, &[Staff, WindowHead, Manager]),
-            (Principal::Person { roles, .. }, Need::Issue) => has(roles, &[Staff, WindowHead, Manager]),
+            (Principal::Person { roles, .. }, Need::WindowStaff) => {
+                has(roles, &[Staff, WindowHead, Manager])
+            }
+            (Principal::Person { roles, .. }, Need::Issue) => {
+                has(roles, &[Staff, WindowHead, Manager])
+            }
             (Principal::Person { roles, .. }, Need::Manager) => has(roles, &[Manager]),
-            (Principal::Person { roles, .. }, Need::ReadHall) => has(roles, &[Manager, Supervisor, Admin, WindowHead]),
+            (Principal::Person { roles, .. }, Need::ReadHall) => {
+                has(roles, &[Manager, Supervisor, Admin, WindowHead])
+            }
             (Principal::Person { roles, .. }, Need::ReadWindow) => {
                 has(roles, &[Staff, WindowHead, Manager, Supervisor, Admin])
             }
-            (Principal::Person { roles, .. }, Need::ReadRecord) => has(roles, &[Manager, Supervisor, Admin]),
+            (Principal::Person { roles, .. }, Need::ReadRecord) => {
+                has(roles, &[Manager, Supervisor, Admin])
+            }
             (Principal::Person { roles, .. }, Need::Admin) => has(roles, &[Admin]),
-            (Principal::Machine { role: ApiKeyRole::Kiosk, .. }, Need::Issue) => true,
-            (Principal::Machine { role: ApiKeyRole::Display, .. }, Need::ReadHall | Need::ReadWindow) => true,
+            (
+                Principal::Machine {
+                    role: ApiKeyRole::Kiosk,
+                    ..
+                },
+                Need::Issue,
+            ) => true,
+            (
+                Principal::Machine {
+                    role: ApiKeyRole::Display,
+                    ..
+                },
+                Need::ReadHall | Need::ReadWindow,
+            ) => true,
             (Principal::Machine { .. }, _) => false,
         };
-        if ok { Ok(()) } else { Err(ApiError::forbidden()) }
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
     }
 
     /// The actor the core sees for a command of this caller.
@@ -127,11 +164,22 @@ impl Caller {
     /// The journal's client column: address and role, so every change says who and from where.
     pub fn journal_client(&self) -> String {
         let role = match &self.principal {
-            Principal::Machine { role: ApiKeyRole::Kiosk, .. } => "kiosk".to_string(),
-            Principal::Machine { role: ApiKeyRole::Display, .. } => "display".to_string(),
+            Principal::Machine {
+                role: ApiKeyRole::Kiosk,
+                ..
+            } => "kiosk".to_string(),
+            Principal::Machine {
+                role: ApiKeyRole::Display,
+                ..
+            } => "display".to_string(),
             Principal::Person { roles, .. } => roles
                 .iter()
-                .map(|r| serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                .map(|r| {
+                    serde_json::to_value(r)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
                 .collect::<Vec<_>>()
                 .join("+"),
         };

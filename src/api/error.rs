@@ -36,16 +36,36 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, zh: impl Into<String>, en: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.to_string(), zh: zh.into(), en: en.into() }
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: code.to_string(),
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 
     pub fn unauthorized() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "请先登录或提供有效的密钥", "sign in or present a valid key first")
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "请先登录或提供有效的密钥",
+            "sign in or present a valid key first",
+        )
     }
 
     pub fn forbidden() -> ApiError {
-        ApiError::new(StatusCode::FORBIDDEN, "forbidden", "您的角色无权进行此操作", "your role may not do this")
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "您的角色无权进行此操作",
+            "your role may not do this",
+        )
     }
 
     pub fn password_change_required() -> ApiError {
@@ -58,7 +78,12 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("找不到{what}"), format!("{what} was not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("找不到{what}"),
+            format!("{what} was not found"),
+        )
     }
 
     pub fn bad_request(code: &str, zh: impl Into<String>, en: impl Into<String>) -> ApiError {
@@ -70,16 +95,31 @@ impl ApiError {
     }
 
     pub fn rate_limited() -> ApiError {
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "请求过于频繁，请稍后再试", "too many requests; try again shortly")
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "请求过于频繁，请稍后再试",
+            "too many requests; try again shortly",
+        )
     }
 
     pub fn internal(what: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %what, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "服务器内部错误", "internal server error")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器内部错误",
+            "internal server error",
+        )
     }
 
     pub fn unavailable() -> ApiError {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "系统正在停止或繁忙，请稍后再试", "the hall is stopping or busy; try again")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "系统正在停止或繁忙，请稍后再试",
+            "the hall is stopping or busy; try again",
+        )
     }
 }
 
@@ -88,8 +128,9 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
     match refusal.code {
         "unknown_window" | "unknown_ticket" => StatusCode::NOT_FOUND,
         "not_signed_in" | "not_permitted" | "no_window_role" => StatusCode::FORBIDDEN,
-        "unknown_service" | "unknown_priority" | "unknown_staff" | "bad_cases" | "reason_required" | "reason_too_long"
-        | "bad_transfer" | "bad_weight" | "duplicate_service" | "bad_appointment" | "day_not_today" => {
+        "unknown_service" | "unknown_priority" | "unknown_staff" | "bad_cases"
+        | "reason_required" | "reason_too_long" | "bad_transfer" | "bad_weight"
+        | "duplicate_service" | "bad_appointment" | "day_not_today" => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         _ => StatusCode::CONFLICT,
@@ -98,7 +139,12 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
 
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> ApiError {
-        ApiError { status: status_of(&r), code: r.code.to_string(), zh: r.zh, en: r.en }
+        ApiError {
+            status: status_of(&r),
+            code: r.code.to_string(),
+            zh: r.zh,
+            en: r.en,
+        }
     }
 }
 
@@ -122,19 +168,27 @@ impl From<JsonRejection> for ApiError {
                 "请求须为 JSON（Content-Type: application/json）",
                 "the body must be JSON (Content-Type: application/json)",
             ),
-            JsonRejection::JsonSyntaxError(_) => {
-                ApiError::bad_request("bad_json", format!("JSON 格式错误：{detail}"), format!("malformed JSON: {detail}"))
-            }
-            JsonRejection::JsonDataError(_) => {
-                ApiError::unprocessable("invalid_body", format!("请求内容不符合要求：{detail}"), format!("invalid request body: {detail}"))
-            }
+            JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(
+                "bad_json",
+                format!("JSON 格式错误：{detail}"),
+                format!("malformed JSON: {detail}"),
+            ),
+            JsonRejection::JsonDataError(_) => ApiError::unprocessable(
+                "invalid_body",
+                format!("请求内容不符合要求：{detail}"),
+                format!("invalid request body: {detail}"),
+            ),
             JsonRejection::BytesRejection(_) => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 "请求内容过大",
                 format!("the body could not be read: {detail}"),
             ),
-            _ => ApiError::bad_request("bad_body", format!("请求内容无效：{detail}"), format!("bad request body: {detail}")),
+            _ => ApiError::bad_request(
+                "bad_body",
+                format!("请求内容无效：{detail}"),
+                format!("bad request body: {detail}"),
+            ),
         }
     }
 }
@@ -142,20 +196,34 @@ impl From<JsonRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> ApiError {
         let detail = r.body_text();
-        ApiError::bad_request("bad_path", format!("路径参数无效：{detail}"), format!("bad path parameter: {detail}"))
+        ApiError::bad_request(
+            "bad_path",
+            format!("路径参数无效：{detail}"),
+            format!("bad path parameter: {detail}"),
+        )
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
         let detail = r.body_text();
-        ApiError::bad_request("bad_query", format!("查询参数无效：{detail}"), format!("bad query parameter: {detail}"))
+        ApiError::bad_request(
+            "bad_query",
+            format!("查询参数无效：{detail}"),
+            format!("bad query parameter: {detail}"),
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.zh, message_en: self.en } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.zh,
+                message_en: self.en,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

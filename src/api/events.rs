@@ -60,7 +60,9 @@ pub async fn events(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    caller.require(Need::ReadWindow).or_else(|_| caller.require(Need::ReadHall))?;
+    caller
+        .require(Need::ReadWindow)
+        .or_else(|_| caller.require(Need::ReadHall))?;
     let header_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -68,14 +70,28 @@ pub async fn events(
     // Subscribe before reading the head, so nothing falls between the two.
     let live = state.hall.subscribe();
     let head = state.hall.query(|_, seq| seq).await?;
-    let after = q.after.or(header_id).unwrap_or(head);
+    // A resume point past the head (the journal was restored from an older
+    // backup) would wait for numbers that may never come: start at the head.
+    let after = q.after.or(header_id).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     let auditor = caller.is_auditor();
     tokio::spawn(pump(state, live, after, auditor, tx));
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
-fn message(tz: chrono_tz::Tz, seq: u64, at_ms: Millis, event: &Event, auditor: bool) -> Result<SseEvent, Infallible> {
+/// Whether a caller sees this event at all: account activity (names, failed
+/// sign-ins) is for auditors only. Ids may skip; resuming still works.
+fn visible(event: &Event, auditor: bool) -> bool {
+    auditor || !matches!(event, Event::AccountActivity { .. })
+}
+
+fn message(
+    tz: chrono_tz::Tz,
+    seq: u64,
+    at_ms: Millis,
+    event: &Event,
+    auditor: bool,
+) -> Result<SseEvent, Infallible> {
     let redacted;
     let event = if auditor {
         event
@@ -83,9 +99,17 @@ fn message(tz: chrono_tz::Tz, seq: u64, at_ms: Millis, event: &Event, auditor: b
         redacted = event.redacted();
         &redacted
     };
-    let data = Message { seq, at: views::time(tz, at_ms), kind: event.kind(), event };
+    let data = Message {
+        seq,
+        at: views::time(tz, at_ms),
+        kind: event.kind(),
+        event,
+    };
     let json = serde_json::to_string(&data).unwrap_or_default();
-    Ok(SseEvent::default().id(seq.to_string()).event(event.kind()).data(json))
+    Ok(SseEvent::default()
+        .id(seq.to_string())
+        .event(event.kind())
+        .data(json))
 }
 
 /// Feeds one client: catch up from the journal, then follow the live stream,
@@ -103,7 +127,10 @@ async fn pump(
         loop {
             let path = state.journal_path.clone();
             let from = sent;
-            let rows = tokio::task::spawn_blocking(move || JournalReader::open(&path).and_then(|r| r.read_range(from, CATCH_UP_CHUNK))).await;
+            let rows = tokio::task::spawn_blocking(move || {
+                JournalReader::open(&path).and_then(|r| r.read_range(from, CATCH_UP_CHUNK))
+            })
+            .await;
             let rows = match rows {
                 Ok(Ok(rows)) => rows,
                 _ => return, // the client reconnects and resumes
@@ -112,8 +139,15 @@ async fn pump(
                 break;
             }
             for r in rows {
-                let Ok(event) = serde_json::from_str::<Event>(&r.payload) else { return };
-                if tx.send(message(tz, r.seq, r.at_ms, &event, auditor)).await.is_err() {
+                let Ok(event) = serde_json::from_str::<Event>(&r.payload) else {
+                    return;
+                };
+                if visible(&event, auditor)
+                    && tx
+                        .send(message(tz, r.seq, r.at_ms, &event, auditor))
+                        .await
+                        .is_err()
+                {
                     return;
                 }
                 sent = r.seq;
@@ -124,7 +158,12 @@ async fn pump(
             match live.recv().await {
                 Ok(p) if p.seq <= sent => continue,
                 Ok(p) if p.seq == sent + 1 => {
-                    if tx.send(message(tz, p.seq, p.at_ms, &p.event, auditor)).await.is_err() {
+                    if visible(&p.event, auditor)
+                        && tx
+                            .send(message(tz, p.seq, p.at_ms, &p.event, auditor))
+                            .await
+                            .is_err()
+                    {
                         return;
                     }
                     sent = p.seq;

@@ -21,10 +21,18 @@ use crate::queue::Command;
 /// Live state: per service waiting, longest wait and an estimate; per window state, staff, current ticket, idle time.
 #[utoipa::path(get, path = "/api/v1/hall", tag = "hall",
     responses((status = 200, body = HallView), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_hall(State(state): State<AppState>, caller: Caller) -> Result<Json<HallView>, ApiError> {
+pub async fn get_hall(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<HallView>, ApiError> {
     caller.require(Need::ReadHall)?;
     let now = SystemClock.now_ms();
-    Ok(Json(state.hall.query(move |hall, seq| views::hall_view(hall, seq, now)).await?))
+    Ok(Json(
+        state
+            .hall
+            .query(move |hall, seq| views::hall_view(hall, seq, now))
+            .await?,
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,28 +41,58 @@ pub struct SessionResult {
     pub seq: u64,
 }
 
-async fn session_command(state: &AppState, caller: &Caller, headers: &HeaderMap, command: Command) -> Result<Json<SessionResult>, ApiError> {
+async fn session_command(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    command: Command,
+) -> Result<Json<SessionResult>, ApiError> {
     caller.require(Need::Manager)?;
     let key = idempotency_key(headers)?;
     let applied = state
         .hall
-        .submit_with(Submission { actor: caller.actor(Need::Manager), client: caller.journal_client(), idempotency_key: key, command })
+        .submit_with(Submission {
+            actor: caller.actor(Need::Manager),
+            client: caller.journal_client(),
+            idempotency_key: key,
+            command,
+        })
         .await?;
-    let open = state.hall.query(|hall, _| hall.state().session.is_some()).await?;
-    Ok(Json(SessionResult { session_open: open, seq: applied.first_seq }))
+    let open = state
+        .hall
+        .query(|hall, _| hall.state().session.is_some())
+        .await?;
+    Ok(Json(SessionResult {
+        session_open: open,
+        seq: applied.first_seq,
+    }))
 }
 
 /// Open a session now, outside the calendar (manager).
 #[utoipa::path(post, path = "/api/v1/hall/session/open", tag = "manager",
     responses((status = 200, body = SessionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn open_session(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Json<SessionResult>, ApiError> {
-    session_command(&state, &caller, &headers, Command::OpenSession { slot: None }).await
+pub async fn open_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Json<SessionResult>, ApiError> {
+    session_command(
+        &state,
+        &caller,
+        &headers,
+        Command::OpenSession { slot: None },
+    )
+    .await
 }
 
 /// Close the current session now; issuing stops (manager).
 #[utoipa::path(post, path = "/api/v1/hall/session/close", tag = "manager",
     responses((status = 200, body = SessionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn close_session(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> Result<Json<SessionResult>, ApiError> {
+pub async fn close_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Json<SessionResult>, ApiError> {
     session_command(&state, &caller, &headers, Command::CloseSession).await
 }
 
@@ -87,15 +125,20 @@ pub struct JournalPage {
 /// The journal itself, page by page, with each row's chain hash (supervisor, manager, admin).
 #[utoipa::path(get, path = "/api/v1/journal", tag = "hall", params(JournalQuery),
     responses((status = 200, body = JournalPage), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn journal(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<JournalQuery>) -> Result<Json<JournalPage>, ApiError> {
+pub async fn journal(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<JournalQuery>,
+) -> Result<Json<JournalPage>, ApiError> {
     caller.require(Need::ReadRecord)?;
     let limit = q.limit.unwrap_or(500).clamp(1, 5000);
     let path = state.journal_path.clone();
     let tz = state.config.tz;
-    let rows = tokio::task::spawn_blocking(move || JournalReader::open(&path)?.read_range(q.after, limit))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let rows =
+        tokio::task::spawn_blocking(move || JournalReader::open(&path)?.read_range(q.after, limit))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
     let next_after = rows.last().map_or(q.after, |r| r.seq);
     let rows = rows
         .into_iter()

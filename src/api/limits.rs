@@ -35,7 +35,11 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(issue: Rate, sign_in: Rate) -> RateLimiter {
-        RateLimiter { issue, sign_in, table: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            issue,
+            sign_in,
+            table: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token; false when the client must wait.
@@ -48,9 +52,10 @@ impl RateLimiter {
         if table.len() >= CLIENTS_MAX && !table.contains_key(&(client.to_string(), bucket)) {
             table.clear();
         }
-        let s = table
-            .entry((client.to_string(), bucket))
-            .or_insert(State { tokens: f64::from(rate.burst), at_ms: now_ms });
+        let s = table.entry((client.to_string(), bucket)).or_insert(State {
+            tokens: f64::from(rate.burst),
+            at_ms: now_ms,
+        });
         let refill = (now_ms - s.at_ms).max(0) as f64 * f64::from(rate.per_minute) / 60_000.0;
         s.tokens = (s.tokens + refill).min(f64::from(rate.burst));
         s.at_ms = now_ms;
@@ -69,7 +74,16 @@ mod tests {
 
     #[test]
     fn burst_then_refill() {
-        let r = RateLimiter::new(Rate { per_minute: 60, burst: 3 }, Rate { per_minute: 10, burst: 5 });
+        let r = RateLimiter::new(
+            Rate {
+                per_minute: 60,
+                burst: 3,
+            },
+            Rate {
+                per_minute: 10,
+                burst: 5,
+            },
+        );
         assert!((0..3).all(|_| r.allow("a", Bucket::Issue, 0)));
         assert!(!r.allow("a", Bucket::Issue, 0));
         assert!(r.allow("b", Bucket::Issue, 0), "per client");

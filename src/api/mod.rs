@@ -22,13 +22,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Json};
-use axum::routing::{get, post, put};
 use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Json, Response};
+use axum::routing::{get, post, put};
 use serde_json::json;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::accounts::Accounts;
 use crate::config::Config;
@@ -55,35 +55,71 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(hall: HallHandle, accounts: Arc<Accounts>, config: Arc<Config>, journal_path: PathBuf, person_key: Vec<u8>) -> AppState {
+    pub fn new(
+        hall: HallHandle,
+        accounts: Arc<Accounts>,
+        config: Arc<Config>,
+        journal_path: PathBuf,
+        person_key: Vec<u8>,
+    ) -> AppState {
         let server = &config.file.server;
         let limits = RateLimiter::new(
-            Rate { per_minute: server.issues_per_minute, burst: 20 },
-            Rate { per_minute: server.sign_ins_per_minute, burst: 10 },
+            Rate {
+                per_minute: server.issues_per_minute,
+                burst: 20,
+            },
+            Rate {
+                per_minute: server.sign_ins_per_minute,
+                burst: 10,
+            },
         );
-        AppState { hall, accounts, config, journal_path, person_key: Arc::new(person_key), limits: Arc::new(limits) }
+        AppState {
+            hall,
+            accounts,
+            config,
+            journal_path,
+            person_key: Arc::new(person_key),
+            limits: Arc::new(limits),
+        }
     }
 }
 
 /// The `Idempotency-Key` header, if present and well-formed.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     match value.to_str() {
         Ok(k) if idempotency::valid_key(k) => Ok(Some(k.to_string())),
         _ => Err(ApiError::bad_request(
             "bad_idempotency_key",
-            format!("Idempotency-Key 须为1到{}个可见ASCII字符", idempotency::KEY_CHARS_MAX),
-            format!("Idempotency-Key must be 1–{} visible ASCII characters", idempotency::KEY_CHARS_MAX),
+            format!(
+                "Idempotency-Key 须为1到{}个可见ASCII字符",
+                idempotency::KEY_CHARS_MAX
+            ),
+            format!(
+                "Idempotency-Key must be 1–{} visible ASCII characters",
+                idempotency::KEY_CHARS_MAX
+            ),
         )),
     }
 }
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/api/v1/sessions", post(sessions::sign_in).delete(sessions::sign_out))
+        .route(
+            "/api/v1/sessions",
+            post(sessions::sign_in).delete(sessions::sign_out),
+        )
         .route("/api/v1/sessions/password", post(sessions::change_password))
-        .route("/api/v1/accounts/{account}/password", post(sessions::reset_password))
-        .route("/api/v1/tickets", post(tickets::issue).get(tickets::list_day))
+        .route(
+            "/api/v1/accounts/{account}/password",
+            post(sessions::reset_password),
+        )
+        .route(
+            "/api/v1/tickets",
+            post(tickets::issue).get(tickets::list_day),
+        )
         .route("/api/v1/tickets/{id}", get(tickets::get_ticket))
         .route("/api/v1/windows/{n}", get(windows::get_window))
         .route("/api/v1/windows/{n}/sign-in", post(windows::sign_in))
@@ -108,11 +144,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/journal", get(hall::journal))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT));
+        .layer(middleware::from_fn(time_limit));
     // The event stream is long-lived: no request timeout.
     let stream = Router::new().route("/api/v1/events", get(events::events));
     api.merge(stream)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(size_limit))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(state)
 }
@@ -121,18 +159,75 @@ async fn not_found() -> ApiError {
     ApiError::not_found("该地址")
 }
 
-/// Live and able to commit: the owner answers, and reports the journal position.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "该地址不支持此请求方法",
+        "this method is not allowed here",
+    )
+}
+
+/// Refuses a declared body over the limit at once, before reading any of it.
+async fn size_limit(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_BYTES_MAX as u64) {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("请求内容不得超过{}KB", BODY_BYTES_MAX / 1024),
+            format!("the body may be at most {} KiB", BODY_BYTES_MAX / 1024),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Answers a request that takes too long (a body that stops arriving) with a JSON 408.
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "请求超时",
+            format!(
+                "the request did not complete within {} s",
+                REQUEST_TIMEOUT.as_secs()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// Live and able to commit: the owner answers and the journal took its last commit.
+#[utoipa::path(get, path = "/healthz", tag = "hall",
+    responses((status = 200, description = "{status: ok, journal_seq, business_day, waiting}"),
+              (status = 503, description = "the owner does not answer or the journal refused a commit")))]
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let writable = state.hall.journal_writable();
-    match state.hall.query(|hall, seq| (seq, hall.day().map(|d| d.to_string()), hall.waiting())).await {
+    match state
+        .hall
+        .query(|hall, seq| (seq, hall.day().map(|d| d.to_string()), hall.waiting()))
+        .await
+    {
         Ok(_) if !writable => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "unavailable", "error": "the journal refused the last commit"})),
         ),
         Ok((seq, day, waiting)) => (
             StatusCode::OK,
-            Json(json!({"status": "ok", "journal_seq": seq, "business_day": day, "waiting": waiting})),
+            Json(
+                json!({"status": "ok", "journal_seq": seq, "business_day": day, "waiting": waiting}),
+            ),
         ),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "error": e.to_string()}))),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "error": e.to_string()})),
+        ),
     }
 }

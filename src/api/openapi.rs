@@ -21,6 +21,7 @@ use super::{events, hall, sessions, tickets, windows};
         windows::set_services,
         hall::get_hall, hall::open_session, hall::close_session, hall::journal,
         events::events,
+        super::healthz,
     ),
     modifiers(&Bearer),
     tags(
@@ -38,7 +39,10 @@ struct Bearer;
 impl Modify for Bearer {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 

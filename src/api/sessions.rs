@@ -2,8 +2,8 @@
 //! blocking pool; every outcome is recorded in the journal (who, from where).
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::FromRequestParts;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -48,14 +48,24 @@ pub struct SignInResponse {
 }
 
 fn role_name(r: Role) -> String {
-    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 /// Records account activity in the journal (best effort: a refusal to
 /// record must not turn a sign-in into a server error).
 async fn record(state: &AppState, account: &str, client: &str, activity: AccountActivity) {
-    let command = Command::RecordAccountActivity { account: account.to_string(), activity };
-    if let Err(e) = state.hall.submit(Actor::Staff(account.to_string()), client, command).await {
+    let command = Command::RecordAccountActivity {
+        account: account.to_string(),
+        activity,
+    };
+    if let Err(e) = state
+        .hall
+        .submit(Actor::Staff(account.to_string()), client, command)
+        .await
+    {
         tracing::warn!(error = %e, "could not record account activity");
     }
 }
@@ -71,7 +81,7 @@ fn sign_in_error(e: &SignInError) -> ApiError {
 
 fn password_error(e: &PasswordError) -> ApiError {
     let status = match e.code() {
-        "wrong_password" => StatusCode::FORBIDDEN,
+        "wrong_password" | "account_locked" => StatusCode::FORBIDDEN,
         "store_error" => return ApiError::internal(e),
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
@@ -81,14 +91,20 @@ fn password_error(e: &PasswordError) -> ApiError {
 /// Sign in with an account and password; 5 failures in a row lock the account for 15 minutes.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = SignInRequest,
     responses((status = 201, body = SignInResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn sign_in(State(state): State<AppState>, ClientAddr(client): ClientAddr, ApiJson(req): ApiJson<SignInRequest>) -> Result<(StatusCode, Json<SignInResponse>), ApiError> {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(req): ApiJson<SignInRequest>,
+) -> Result<(StatusCode, Json<SignInResponse>), ApiError> {
     let now = SystemClock.now_ms();
     if !state.limits.allow(&client, Bucket::SignIn, now) {
         return Err(ApiError::rate_limited());
     }
     let accounts = state.accounts.clone();
     let (account, password) = (req.account.clone(), req.password);
-    let result = tokio::task::spawn_blocking(move || accounts.sign_in(&account, &password, now)).await.map_err(ApiError::internal)?;
+    let result = tokio::task::spawn_blocking(move || accounts.sign_in(&account, &password, now))
+        .await
+        .map_err(ApiError::internal)?;
     match result {
         Ok(session) => {
             record(&state, &session.account, &client, AccountActivity::SignedIn).await;
@@ -121,7 +137,10 @@ pub async fn sign_in(State(state): State<AppState>, ClientAddr(client): ClientAd
 }
 
 fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (_, token) = value.split_once(' ')?;
     Some(token.trim().to_string())
 }
@@ -129,7 +148,11 @@ fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
 /// Sign out: this token stops working.
 #[utoipa::path(delete, path = "/api/v1/sessions", tag = "sessions",
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn sign_out(State(state): State<AppState>, caller: Caller, headers: axum::http::HeaderMap) -> Result<StatusCode, ApiError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Person)?;
     let token = bearer_token(&headers).ok_or_else(ApiError::unauthorized)?;
     state.accounts.sign_out(&token);
@@ -149,21 +172,42 @@ pub struct ChangePasswordRequest {
 /// Change your own password (required at first sign-in); other sessions of the account end.
 #[utoipa::path(post, path = "/api/v1/sessions/password", tag = "sessions", request_body = ChangePasswordRequest,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn change_password(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<ChangePasswordRequest>) -> Result<StatusCode, ApiError> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> Result<StatusCode, ApiError> {
     caller.require(Need::Person)?;
-    let Principal::Person { account, session, .. } = &caller.principal else { return Err(ApiError::forbidden()) };
+    let Principal::Person {
+        account, session, ..
+    } = &caller.principal
+    else {
+        return Err(ApiError::forbidden());
+    };
     let (account, session) = (account.clone(), session.clone());
     let accounts = state.accounts.clone();
     let now = SystemClock.now_ms();
     let who = account.clone();
     // The caller stays signed in; the account's other sessions end.
     tokio::task::spawn_blocking(move || {
-        accounts.change_password_keeping(&who, &req.old_password, &req.new_password, Some(&session), now)
+        accounts.change_password_keeping(
+            &who,
+            &req.old_password,
+            &req.new_password,
+            Some(&session),
+            now,
+        )
     })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| password_error(&e))?;
-    record(&state, &account, &caller.client, AccountActivity::PasswordChanged).await;
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| password_error(&e))?;
+    record(
+        &state,
+        &account,
+        &caller.client,
+        AccountActivity::PasswordChanged,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,6 +238,12 @@ pub async fn reset_password(
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| password_error(&e))?;
-    record(&state, &account, &caller.client, AccountActivity::PasswordReset).await;
+    record(
+        &state,
+        &account,
+        &caller.client,
+        AccountActivity::PasswordReset,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

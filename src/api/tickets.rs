@@ -63,7 +63,10 @@ pub async fn issue(
     let key = idempotency_key(&headers)?;
     let person = match req.person.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(id) if id.chars().count() > PERSON_ID_CHARS_MAX || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') => {
+        Some(id)
+            if id.chars().count() > PERSON_ID_CHARS_MAX
+                || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') =>
+        {
             return Err(ApiError::unprocessable(
                 "bad_person_id",
                 "证件号码格式不正确（最多32位字母和数字）",
@@ -86,15 +89,29 @@ pub async fn issue(
                     .timestamp_millis(),
                 None => now,
             };
-            IssueSource::Appointment { code: code.clone(), due_ms }
+            IssueSource::Appointment {
+                code: code.clone(),
+                due_ms,
+            }
         }
         (None, Principal::Machine { .. }) => IssueSource::Kiosk,
         (None, Principal::Person { .. }) => IssueSource::Staff,
     };
-    let command = Command::Issue { service: req.service, priority: req.priority, person, source, cases: req.cases.unwrap_or(1) };
+    let command = Command::Issue {
+        service: req.service,
+        priority: req.priority,
+        person,
+        source,
+        cases: req.cases.unwrap_or(1),
+    };
     let applied = state
         .hall
-        .submit_with(Submission { actor: caller.actor(Need::Issue), client: caller.journal_client(), idempotency_key: key, command })
+        .submit_with(Submission {
+            actor: caller.actor(Need::Issue),
+            client: caller.journal_client(),
+            idempotency_key: key,
+            command,
+        })
         .await?;
     let id = applied
         .events
@@ -104,21 +121,34 @@ pub async fn issue(
             _ => None,
         })
         .ok_or_else(|| ApiError::internal("issue produced no ticket"))?;
-    let view = ticket_view(&state, id).await?.ok_or_else(|| ApiError::not_found("号票"))?;
-    Ok((StatusCode::CREATED, Json(TicketEnvelope { ticket: Some(view) })))
+    let view = ticket_view(&state, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("号票"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TicketEnvelope { ticket: Some(view) }),
+    ))
 }
 
 pub async fn ticket_view(state: &AppState, id: TicketId) -> Result<Option<TicketView>, ApiError> {
     let now = SystemClock.now_ms();
-    Ok(state.hall.query(move |hall, _| hall.ticket(id).map(|t| views::ticket(hall, t, now))).await?)
+    Ok(state
+        .hall
+        .query(move |hall, _| hall.ticket(id).map(|t| views::ticket(hall, t, now)))
+        .await?)
 }
 
 /// Public status of one ticket (no personal data): what the phone page shows.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
     params(("id" = u64, Path, description = "ticket id")),
     responses((status = 200, body = TicketEnvelope), (status = 404, body = ErrorBody)))]
-pub async fn get_ticket(State(state): State<AppState>, ApiPath(id): ApiPath<u64>) -> Result<Json<TicketEnvelope>, ApiError> {
-    let view = ticket_view(&state, TicketId(id)).await?.ok_or_else(|| ApiError::not_found("号票"))?;
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<Json<TicketEnvelope>, ApiError> {
+    let view = ticket_view(&state, TicketId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("号票"))?;
     Ok(Json(TicketEnvelope { ticket: Some(view) }))
 }
 
@@ -172,11 +202,18 @@ pub async fn list_day(
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    Ok(Json(DayTickets { day: day.to_string(), tickets }))
+    Ok(Json(DayTickets {
+        day: day.to_string(),
+        tickets,
+    }))
 }
 
 /// Scans the journal for the tickets issued on `day` and every event about them.
-fn day_tickets(path: &std::path::Path, tz: chrono_tz::Tz, day: chrono::NaiveDate) -> anyhow::Result<Vec<DayTicket>> {
+fn day_tickets(
+    path: &std::path::Path,
+    tz: chrono_tz::Tz,
+    day: chrono::NaiveDate,
+) -> anyhow::Result<Vec<DayTicket>> {
     let reader = JournalReader::open(path)?;
     let mut current: Option<chrono::NaiveDate> = None;
     let mut out: Vec<DayTicket> = Vec::new();
@@ -187,13 +224,20 @@ fn day_tickets(path: &std::path::Path, tz: chrono_tz::Tz, day: chrono::NaiveDate
             seq: r.seq,
             at: views::time(tz, r.at_ms),
             actor: r.actor.clone(),
-            client: crate::daemon::idempotency::split_client(&r.client).0.to_string(),
+            client: crate::daemon::idempotency::split_client(&r.client)
+                .0
+                .to_string(),
             kind: r.kind.clone(),
             event: serde_json::to_value(e).unwrap_or_default(),
         };
         match &event {
             Event::DayOpened { date } => current = Some(*date),
-            Event::TicketIssued { ticket, number, service, .. } if current == Some(day) => {
+            Event::TicketIssued {
+                ticket,
+                number,
+                service,
+                ..
+            } if current == Some(day) => {
                 index.insert(*ticket, out.len());
                 out.push(DayTicket {
                     id: ticket.0,

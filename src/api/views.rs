@@ -11,7 +11,10 @@ use crate::queue::{Hall, Millis, Ticket, TicketStatus, WindowActivity, WindowNo,
 /// Local time in the hall's zone, RFC 3339.
 pub fn time(tz: Tz, ms: Millis) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+        .map(|t| {
+            t.with_timezone(&tz)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+        })
         .unwrap_or_default()
 }
 
@@ -72,16 +75,25 @@ pub struct TicketEnvelope {
 
 pub fn estimate(hall: &Hall, t: &Ticket, now_ms: Millis) -> Option<WaitEstimate> {
     let ahead = hall.ahead(t.id, now_ms)?;
-    let per_case = hall.config().service(&t.service).map_or(10, |s| s.expected_minutes.max(1));
+    let per_case = hall
+        .config()
+        .service(&t.service)
+        .map_or(10, |s| s.expected_minutes.max(1));
     let serving = match t.directed_to {
         Some(_) => 1,
         None => hall
             .windows()
-            .filter(|w| w.open && w.staff.is_some() && w.services.iter().any(|s| s.service == t.service))
+            .filter(|w| {
+                w.open && w.staff.is_some() && w.services.iter().any(|s| s.service == t.service)
+            })
             .count(),
     };
     let minutes = ((ahead as u64 + 1) * u64::from(per_case)).div_ceil(serving.max(1) as u64) as u32;
-    Some(WaitEstimate { minutes, low: minutes / 2, high: minutes + minutes / 2 + 1 })
+    Some(WaitEstimate {
+        minutes,
+        low: minutes / 2,
+        high: minutes + minutes / 2 + 1,
+    })
 }
 
 pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
@@ -102,11 +114,18 @@ pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
         step: t.step,
         ahead: hall.ahead(t.id, now_ms),
         wait_estimate: estimate(hall, t, now_ms),
-        window: t.window.filter(|_| matches!(t.status, TicketStatus::Called | TicketStatus::Serving)),
+        window: t
+            .window
+            .filter(|_| matches!(t.status, TicketStatus::Called | TicketStatus::Serving)),
         window_name: window.map(|w| w.name.clone()),
         floor: zone.map(|z| z.floor),
         zone: zone.map(|z| z.name.clone()),
-        outcome: t.outcome.map(|o| serde_json::to_value(o).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()),
+        outcome: t.outcome.map(|o| {
+            serde_json::to_value(o)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        }),
     }
 }
 
@@ -152,7 +171,10 @@ pub struct WindowServiceView {
 }
 
 fn snake<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
@@ -177,14 +199,18 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
             job_number: s.map(|s| s.job_number.clone()).unwrap_or_default(),
         }
     });
-    let current = w.current.and_then(|id| hall.ticket(id)).map(|t| CurrentTicket {
-        id: t.id.0,
-        number: t.number.clone(),
-        status: status_name(t.status).to_string(),
-        service: t.service.clone(),
-    });
+    let current = w
+        .current
+        .and_then(|id| hall.ticket(id))
+        .map(|t| CurrentTicket {
+            id: t.id.0,
+            number: t.number.clone(),
+            status: status_name(t.status).to_string(),
+            service: t.service.clone(),
+        });
     let someone_waits = w.services.iter().any(|s| hall.waiting_for(&s.service) > 0);
-    let idle_minutes = (state == "idle" && someone_waits).then(|| (now_ms - w.since_ms).max(0) / 60_000);
+    let idle_minutes =
+        (state == "idle" && someone_waits).then(|| (now_ms - w.since_ms).max(0) / 60_000);
     Some(WindowView {
         number: n,
         name: c.name.clone(),
@@ -198,8 +224,20 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
         current,
         idle_minutes,
         since: time(config.tz, w.since_ms),
-        services: w.services.iter().map(|s| WindowServiceView { service: s.service.clone(), weight: s.weight }).collect(),
-        parked: w.parked.iter().filter_map(|id| hall.ticket(*id)).map(|t| t.number.clone()).collect(),
+        services: w
+            .services
+            .iter()
+            .map(|s| WindowServiceView {
+                service: s.service.clone(),
+                weight: s.weight,
+            })
+            .collect(),
+        parked: w
+            .parked
+            .iter()
+            .filter_map(|id| hall.ticket(*id))
+            .map(|t| t.number.clone())
+            .collect(),
     })
 }
 
@@ -243,8 +281,16 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
             why: c.why,
         })
         .collect();
-    let waiting = window.services.iter().map(|s| hall.waiting_for(&s.service)).sum();
-    Some(WindowDetail { window, next, waiting })
+    let waiting = window
+        .services
+        .iter()
+        .map(|s| hall.waiting_for(&s.service))
+        .sum();
+    Some(WindowDetail {
+        window,
+        next,
+        waiting,
+    })
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -298,9 +344,12 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
             let waiting = hall.waiting_for(&s.id);
             let staffed = hall
                 .windows()
-                .filter(|w| w.open && w.staff.is_some() && w.services.iter().any(|x| x.service == s.id))
+                .filter(|w| {
+                    w.open && w.staff.is_some() && w.services.iter().any(|x| x.service == s.id)
+                })
                 .count();
-            let minutes = ((waiting as u64 + 1) * u64::from(s.expected_minutes.max(1))).div_ceil(staffed.max(1) as u64) as u32;
+            let minutes = ((waiting as u64 + 1) * u64::from(s.expected_minutes.max(1)))
+                .div_ceil(staffed.max(1) as u64) as u32;
             ServiceView {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -308,13 +357,22 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
                 prefix: s.prefix.clone(),
                 department: s.department.clone(),
                 waiting,
-                longest_wait_minutes: longest.get(s.id.as_str()).map_or(0, |t| (now_ms - t).max(0) / 60_000),
-                estimate: WaitEstimate { minutes, low: minutes / 2, high: minutes + minutes / 2 + 1 },
+                longest_wait_minutes: longest
+                    .get(s.id.as_str())
+                    .map_or(0, |t| (now_ms - t).max(0) / 60_000),
+                estimate: WaitEstimate {
+                    minutes,
+                    low: minutes / 2,
+                    high: minutes + minutes / 2 + 1,
+                },
                 staffed_windows: staffed,
             }
         })
         .collect();
-    let windows = hall.windows().filter_map(|w| window(hall, w.number, now_ms)).collect();
+    let windows = hall
+        .windows()
+        .filter_map(|w| window(hall, w.number, now_ms))
+        .collect();
     let notices = calendar::notices_at(&config.file.calendar, config.tz, now_ms)
         .into_iter()
         .map(|c| NoticeView {

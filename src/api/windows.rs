@@ -26,12 +26,24 @@ pub struct ActionResult {
 }
 
 /// Submits a window command for the caller and answers with the ticket and window after it.
-async fn act(state: &AppState, caller: &Caller, need: Need, window: WindowNo, headers: &HeaderMap, command: Command) -> Result<Json<ActionResult>, ApiError> {
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    need: Need,
+    window: WindowNo,
+    headers: &HeaderMap,
+    command: Command,
+) -> Result<Json<ActionResult>, ApiError> {
     caller.require(need)?;
     let key = idempotency_key(headers)?;
     let applied = state
         .hall
-        .submit_with(Submission { actor: caller.actor(need), client: caller.journal_client(), idempotency_key: key, command })
+        .submit_with(Submission {
+            actor: caller.actor(need),
+            client: caller.journal_client(),
+            idempotency_key: key,
+            command,
+        })
         .await?;
     let ticket = applied.events.iter().find_map(Event::ticket);
     let replayed = applied.replayed;
@@ -39,10 +51,19 @@ async fn act(state: &AppState, caller: &Caller, need: Need, window: WindowNo, he
     let (ticket, window) = state
         .hall
         .query(move |hall, _| {
-            (ticket.and_then(|t| hall.ticket(t)).map(|t| views::ticket(hall, t, now)), views::window(hall, window, now))
+            (
+                ticket
+                    .and_then(|t| hall.ticket(t))
+                    .map(|t| views::ticket(hall, t, now)),
+                views::window(hall, window, now),
+            )
         })
         .await?;
-    Ok(Json(ActionResult { ticket, window, replayed }))
+    Ok(Json(ActionResult {
+        ticket,
+        window,
+        replayed,
+    }))
 }
 
 macro_rules! plain_action {
@@ -60,14 +81,54 @@ macro_rules! plain_action {
     };
 }
 
-plain_action!(sign_in, "/api/v1/windows/{n}/sign-in", "Sign in at a window (one person per window, one window per person).", |window| Command::SignIn { window });
-plain_action!(sign_out, "/api/v1/windows/{n}/sign-out", "Sign out of the window.", |window| Command::SignOut { window });
-plain_action!(call_next, "/api/v1/windows/{n}/call-next", "Call the next ticket by routing; `ticket` is null when nobody waits.", |window| Command::CallNext { window });
-plain_action!(recall, "/api/v1/windows/{n}/recall", "Call the current ticket again (past the service's recall limit it becomes a no-show).", |window| Command::Recall { window });
-plain_action!(start, "/api/v1/windows/{n}/start", "Start serving the called ticket.", |window| Command::Start { window });
-plain_action!(no_show, "/api/v1/windows/{n}/no-show", "Mark the called ticket as not present (it may go back in line).", |window| Command::NoShow { window });
-plain_action!(park, "/api/v1/windows/{n}/park", "Hold the current ticket aside (挂起).", |window| Command::Park { window });
-plain_action!(resume, "/api/v1/windows/{n}/resume", "Resume service after a pause.", |window| Command::Resume { window });
+plain_action!(
+    sign_in,
+    "/api/v1/windows/{n}/sign-in",
+    "Sign in at a window (one person per window, one window per person).",
+    |window| Command::SignIn { window }
+);
+plain_action!(
+    sign_out,
+    "/api/v1/windows/{n}/sign-out",
+    "Sign out of the window.",
+    |window| Command::SignOut { window }
+);
+plain_action!(
+    call_next,
+    "/api/v1/windows/{n}/call-next",
+    "Call the next ticket by routing; `ticket` is null when nobody waits.",
+    |window| Command::CallNext { window }
+);
+plain_action!(
+    recall,
+    "/api/v1/windows/{n}/recall",
+    "Call the current ticket again (past the service's recall limit it becomes a no-show).",
+    |window| Command::Recall { window }
+);
+plain_action!(
+    start,
+    "/api/v1/windows/{n}/start",
+    "Start serving the called ticket.",
+    |window| Command::Start { window }
+);
+plain_action!(
+    no_show,
+    "/api/v1/windows/{n}/no-show",
+    "Mark the called ticket as not present (it may go back in line).",
+    |window| Command::NoShow { window }
+);
+plain_action!(
+    park,
+    "/api/v1/windows/{n}/park",
+    "Hold the current ticket aside (挂起).",
+    |window| Command::Park { window }
+);
+plain_action!(
+    resume,
+    "/api/v1/windows/{n}/resume",
+    "Resume service after a pause.",
+    |window| Command::Resume { window }
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,8 +143,26 @@ pub struct CallRequest {
 #[utoipa::path(post, path = "/api/v1/windows/{n}/call", tag = "counter", request_body = CallRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn call(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<CallRequest>) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, Need::WindowStaff, n, &headers, Command::CallTicket { window: n, number: req.ticket, reason: req.reason }).await
+pub async fn call(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<CallRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(
+        &state,
+        &caller,
+        Need::WindowStaff,
+        n,
+        &headers,
+        Command::CallTicket {
+            window: n,
+            number: req.ticket,
+            reason: req.reason,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -101,8 +180,26 @@ pub struct FinishRequest {
 #[utoipa::path(post, path = "/api/v1/windows/{n}/finish", tag = "counter", request_body = FinishRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn finish(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<FinishRequest>) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, Need::WindowStaff, n, &headers, Command::Finish { window: n, outcome: req.outcome, reason: req.reason }).await
+pub async fn finish(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<FinishRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(
+        &state,
+        &caller,
+        Need::WindowStaff,
+        n,
+        &headers,
+        Command::Finish {
+            window: n,
+            outcome: req.outcome,
+            reason: req.reason,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -115,8 +212,25 @@ pub struct UnparkRequest {
 #[utoipa::path(post, path = "/api/v1/windows/{n}/unpark", tag = "counter", request_body = UnparkRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn unpark(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<UnparkRequest>) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, Need::WindowStaff, n, &headers, Command::Unpark { window: n, number: req.ticket }).await
+pub async fn unpark(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<UnparkRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(
+        &state,
+        &caller,
+        Need::WindowStaff,
+        n,
+        &headers,
+        Command::Unpark {
+            window: n,
+            number: req.ticket,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -136,13 +250,31 @@ pub struct TransferRequest {
 #[utoipa::path(post, path = "/api/v1/windows/{n}/transfer", tag = "counter", request_body = TransferRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn transfer(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<TransferRequest>) -> Result<Json<ActionResult>, ApiError> {
+pub async fn transfer(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
     let to = match (req.service, req.window) {
         (Some(s), None) => TransferTarget::Service(s),
         (None, Some(w)) => TransferTarget::Window(w),
         _ => return Err(crate::queue::refusal::refuse::transfer_target().into()),
     };
-    act(&state, &caller, Need::WindowStaff, n, &headers, Command::Transfer { window: n, to, reason: req.reason }).await
+    act(
+        &state,
+        &caller,
+        Need::WindowStaff,
+        n,
+        &headers,
+        Command::Transfer {
+            window: n,
+            to,
+            reason: req.reason,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -157,23 +289,46 @@ pub struct PauseRequest {
 #[utoipa::path(post, path = "/api/v1/windows/{n}/pause", tag = "counter", request_body = PauseRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn pause(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<PauseRequest>) -> Result<Json<ActionResult>, ApiError> {
-    act(&state, &caller, Need::WindowStaff, n, &headers, Command::Pause { window: n, reason: req.reason }).await
+pub async fn pause(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<PauseRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
+    act(
+        &state,
+        &caller,
+        Need::WindowStaff,
+        n,
+        &headers,
+        Command::Pause {
+            window: n,
+            reason: req.reason,
+        },
+    )
+    .await
 }
 
 /// A window: its state, staff, current ticket, and the heads of the lines it would call next, with why.
 #[utoipa::path(get, path = "/api/v1/windows/{n}", tag = "counter",
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = WindowDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn get_window(State(state): State<AppState>, caller: Caller, ApiPath(n): ApiPath<WindowNo>) -> Result<Json<WindowDetail>, ApiError> {
+pub async fn get_window(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<WindowNo>,
+) -> Result<Json<WindowDetail>, ApiError> {
     caller.require(Need::ReadWindow)?;
     let now = SystemClock.now_ms();
-    let detail = state.hall.query(move |hall, _| views::window_detail(hall, n, now)).await?;
+    let detail = state
+        .hall
+        .query(move |hall, _| views::window_detail(hall, n, now))
+        .await?;
     detail.map(Json).ok_or_else(|| ApiError::not_found("窗口"))
 }
 
 // --- manager ---------------------------------------------------------------
-
 
 macro_rules! plain_action_manager {
     ($name:ident, $path:literal, $doc:literal, $command:expr) => {
@@ -188,8 +343,18 @@ macro_rules! plain_action_manager {
         }
     };
 }
-plain_action_manager!(open_window, "/api/v1/windows/{n}/open", "Open a closed window (manager).", |window| Command::OpenWindow { window });
-plain_action_manager!(close_window, "/api/v1/windows/{n}/close", "Close a window (manager); its parked and transferred tickets go back in line.", |window| Command::CloseWindow { window });
+plain_action_manager!(
+    open_window,
+    "/api/v1/windows/{n}/open",
+    "Open a closed window (manager).",
+    |window| Command::OpenWindow { window }
+);
+plain_action_manager!(
+    close_window,
+    "/api/v1/windows/{n}/close",
+    "Close a window (manager); its parked and transferred tickets go back in line.",
+    |window| Command::CloseWindow { window }
+);
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -209,10 +374,38 @@ pub struct ServiceWeight {
 #[utoipa::path(put, path = "/api/v1/windows/{n}/services", tag = "manager", request_body = ServicesRequest,
     params(("n" = u32, Path, description = "window number")),
     responses((status = 200, body = ActionResult), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
-pub async fn set_services(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>, ApiJson(req): ApiJson<ServicesRequest>) -> Result<Json<ActionResult>, ApiError> {
+pub async fn set_services(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiPath(n): ApiPath<WindowNo>,
+    ApiJson(req): ApiJson<ServicesRequest>,
+) -> Result<Json<ActionResult>, ApiError> {
     if req.services.len() > 200 {
-        return Err(ApiError::unprocessable("too_many_services", "一个窗口最多200项业务", "a window may serve at most 200 services"));
+        return Err(ApiError::unprocessable(
+            "too_many_services",
+            "一个窗口最多200项业务",
+            "a window may serve at most 200 services",
+        ));
     }
-    let services = req.services.into_iter().map(|s| WindowService { service: s.service, weight: s.weight }).collect();
-    act(&state, &caller, Need::Manager, n, &headers, Command::SetWindowServices { window: n, services }).await
+    let services = req
+        .services
+        .into_iter()
+        .map(|s| WindowService {
+            service: s.service,
+            weight: s.weight,
+        })
+        .collect();
+    act(
+        &state,
+        &caller,
+        Need::Manager,
+        n,
+        &headers,
+        Command::SetWindowServices {
+            window: n,
+            services,
+        },
+    )
+    .await
 }
