@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod api;
 pub mod config;
 pub mod daemon;
+pub mod devices;
 pub mod journal;
 pub mod queue;
 pub mod sim;
