@@ -97,32 +97,64 @@ pub struct HallHandle {
 
 impl HallHandle {
     /// Submits a command and waits until its events are durable (or it was refused).
-    pub async fn submit(&self, actor: Actor, client: &str, command: Command) -> Result<Applied, SubmitError> {
-        self.submit_with(Submission { actor, client: client.to_string(), idempotency_key: None, command }).await
+    pub async fn submit(
+        &self,
+        actor: Actor,
+        client: &str,
+        command: Command,
+    ) -> Result<Applied, SubmitError> {
+        self.submit_with(Submission {
+            actor,
+            client: client.to_string(),
+            idempotency_key: None,
+            command,
+        })
+        .await
     }
 
     /// Submits with an idempotency key (validate it with `idempotency::valid_key` first).
     pub async fn submit_with(&self, submission: Submission) -> Result<Applied, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Msg::Submit(submission, reply)).await.map_err(|_| SubmitError::ShuttingDown)?;
+        self.tx
+            .send(Msg::Submit(submission, reply))
+            .await
+            .map_err(|_| SubmitError::ShuttingDown)?;
         rx.await.map_err(|_| SubmitError::ShuttingDown)?
     }
 
     /// Like `submit`, from a thread that is not async.
-    pub fn submit_blocking(&self, actor: Actor, client: &str, command: Command) -> Result<Applied, SubmitError> {
+    pub fn submit_blocking(
+        &self,
+        actor: Actor,
+        client: &str,
+        command: Command,
+    ) -> Result<Applied, SubmitError> {
         let (reply, rx) = oneshot::channel();
-        let submission = Submission { actor, client: client.to_string(), idempotency_key: None, command };
-        self.tx.blocking_send(Msg::Submit(submission, reply)).map_err(|_| SubmitError::ShuttingDown)?;
+        let submission = Submission {
+            actor,
+            client: client.to_string(),
+            idempotency_key: None,
+            command,
+        };
+        self.tx
+            .blocking_send(Msg::Submit(submission, reply))
+            .map_err(|_| SubmitError::ShuttingDown)?;
         rx.blocking_recv().map_err(|_| SubmitError::ShuttingDown)?
     }
 
     /// Reads the hall (as of the last commit) on the owner thread.
-    pub async fn query<R: Send + 'static>(&self, f: impl FnOnce(&Hall, u64) -> R + Send + 'static) -> Result<R, SubmitError> {
+    pub async fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Hall, u64) -> R + Send + 'static,
+    ) -> Result<R, SubmitError> {
         let (reply, rx) = oneshot::channel();
         let q: Query = Box::new(move |hall, seq| {
             let _ = reply.send(f(hall, seq));
         });
-        self.tx.send(Msg::Query(q)).await.map_err(|_| SubmitError::ShuttingDown)?;
+        self.tx
+            .send(Msg::Query(q))
+            .await
+            .map_err(|_| SubmitError::ShuttingDown)?;
         rx.await.map_err(|_| SubmitError::ShuttingDown)
     }
 
@@ -155,8 +187,13 @@ pub struct Owner {
 
 /// Opens the journal, replays it, records the configuration if it changed,
 /// and starts the owner thread.
-pub fn start<C: Clock>(config: Arc<Config>, journal_path: &std::path::Path, clock: C) -> anyhow::Result<Owner> {
-    let mut journal = Journal::open(journal_path).with_context(|| format!("opening journal {}", journal_path.display()))?;
+pub fn start<C: Clock>(
+    config: Arc<Config>,
+    journal_path: &std::path::Path,
+    clock: C,
+) -> anyhow::Result<Owner> {
+    let mut journal = Journal::open(journal_path)
+        .with_context(|| format!("opening journal {}", journal_path.display()))?;
     let replayed = replay::replay_full(config.clone(), &journal, None)?;
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
     let (events, _) = broadcast::channel(BROADCAST_CAPACITY);
@@ -170,7 +207,10 @@ pub fn start<C: Clock>(config: Arc<Config>, journal_path: &std::path::Path, cloc
         journal_ok: Arc::new(AtomicBool::new(true)),
     };
     if owner.hall.state().config_sha256.as_deref() != Some(config.source_sha256.as_str()) {
-        let event = Event::ConfigApplied { sha256: config.source_sha256.clone(), source: config.source_name.clone() };
+        let event = Event::ConfigApplied {
+            sha256: config.source_sha256.clone(),
+            source: config.source_name.clone(),
+        };
         let now = owner.clock.now_ms();
         commit(&mut journal, &[(now, "system", "daemon", &event)])?;
         owner.hall.evolve(&event, now);
@@ -180,7 +220,14 @@ pub fn start<C: Clock>(config: Arc<Config>, journal_path: &std::path::Path, cloc
         .name("hallq-owner".into())
         .spawn(move || owner.run(journal))
         .context("starting the owner thread")?;
-    Ok(Owner { handle: HallHandle { tx, events, journal_ok }, thread })
+    Ok(Owner {
+        handle: HallHandle {
+            tx,
+            events,
+            journal_ok,
+        },
+        thread,
+    })
 }
 
 struct OwnerLoop<C: Clock> {
@@ -218,7 +265,9 @@ type Staged = Vec<(Millis, String, String, Event)>;
 impl<C: Clock> OwnerLoop<C> {
     fn run(mut self, mut journal: Journal) -> anyhow::Result<()> {
         loop {
-            let Some(first) = self.rx.blocking_recv() else { return Ok(()) };
+            let Some(first) = self.rx.blocking_recv() else {
+                return Ok(());
+            };
             self.batch.push(first);
             while self.batch.len() < BATCH_MAX {
                 match self.rx.try_recv() {
@@ -227,7 +276,10 @@ impl<C: Clock> OwnerLoop<C> {
                 }
             }
             if self.process_batch(&mut journal)? {
-                tracing::info!(seq = journal.last_seq(), "owner stopped after its last commit");
+                tracing::info!(
+                    seq = journal.last_seq(),
+                    "owner stopped after its last commit"
+                );
                 return Ok(());
             }
         }
@@ -235,11 +287,23 @@ impl<C: Clock> OwnerLoop<C> {
 
     /// Applies a batch, commits it, publishes, answers. Returns true on shutdown.
     fn process_batch(&mut self, journal: &mut Journal) -> anyhow::Result<bool> {
-        let msgs: Vec<Msg> = std::mem::take(&mut self.batch);
+        let mut msgs: Vec<Msg> = std::mem::take(&mut self.batch);
+        // Reads first, from the committed state: no submitter of this batch
+        // has an answer yet, so ordering the reads before the batch is
+        // linearizable, and they need not wait for its fsync.
+        let seq = journal.last_seq();
+        msgs.retain_mut(|m| match m {
+            Msg::Query(_) => {
+                if let Msg::Query(q) = std::mem::replace(m, Msg::Tick) {
+                    q(&self.hall, seq);
+                }
+                false
+            }
+            _ => true,
+        });
         let mut stop = false;
         let mut staged: Staged = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
-        let mut queries: Vec<Query> = Vec::new();
         // The calendar's boundaries are minutes apart: checking once per batch
         // (before any command of it) is enough, and keeps it off the per-command path.
         let now = self.clock.now_ms();
@@ -254,7 +318,7 @@ impl<C: Clock> OwnerLoop<C> {
                     let p = self.decide_one(submission, reply, now, &mut staged, &pending);
                     pending.push(p);
                 }
-                Msg::Query(q) => queries.push(q),
+                Msg::Query(_) => {} // answered before the batch, above
                 Msg::Tick => {}
                 Msg::Shutdown => stop = true,
             }
@@ -262,8 +326,10 @@ impl<C: Clock> OwnerLoop<C> {
         let first_seq = journal.last_seq() + 1;
         let mut committed = true;
         if !staged.is_empty() {
-            let rows: Vec<(Millis, &str, &str, &Event)> =
-                staged.iter().map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e)).collect();
+            let rows: Vec<(Millis, &str, &str, &Event)> = staged
+                .iter()
+                .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
+                .collect();
             let result = commit(journal, &rows);
             self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
             if let Err(err) = result {
@@ -302,7 +368,10 @@ impl<C: Clock> OwnerLoop<C> {
                 Outcome::Applied(a, b) => Some(Ok(Applied {
                     first_seq: if a < b { first_seq + *a as u64 } else { 0 },
                     at_ms: p.at_ms,
-                    events: staged[*a..*b].iter().map(|(_, _, _, e)| e.clone()).collect(),
+                    events: staged[*a..*b]
+                        .iter()
+                        .map(|(_, _, _, e)| e.clone())
+                        .collect(),
                     replayed: false,
                 })),
                 Outcome::Refused(r) => Some(Err(SubmitError::Refused(r.clone()))),
@@ -312,13 +381,26 @@ impl<C: Clock> OwnerLoop<C> {
             .collect();
         for (i, p) in pending.iter_mut().enumerate() {
             let answer = match &p.outcome {
-                Outcome::SameAs(j) => answers[*j].clone().map(|r| r.map(|a| Applied { replayed: true, ..a })),
+                Outcome::SameAs(j) => answers[*j].clone().map(|r| {
+                    r.map(|a| Applied {
+                        replayed: true,
+                        ..a
+                    })
+                }),
                 _ => answers[i].clone(),
             };
-            if let (Some((actor, key)), Some(Ok(applied)), Outcome::Applied(..)) = (&p.key, &answer, &p.outcome)
+            if let (Some((actor, key)), Some(Ok(applied)), Outcome::Applied(..)) =
+                (&p.key, &answer, &p.outcome)
                 && committed
             {
-                self.keys.insert(actor, key, Applied { replayed: true, ..applied.clone() });
+                self.keys.insert(
+                    actor,
+                    key,
+                    Applied {
+                        replayed: true,
+                        ..applied.clone()
+                    },
+                );
             }
             if let (Some(reply), Some(answer)) = (p.reply.take(), answer) {
                 let _ = reply.send(answer);
@@ -327,46 +409,76 @@ impl<C: Clock> OwnerLoop<C> {
         if let Some(last) = pending.last() {
             self.keys.prune(last.at_ms);
         }
-        let seq = journal.last_seq();
-        for q in queries {
-            q(&self.hall, seq);
-        }
         Ok(stop)
     }
 
     /// Decides one submission: a remembered answer, or apply it.
-    fn decide_one(&mut self, s: Submission, reply: Reply, now: Millis, staged: &mut Staged, batch: &[Pending]) -> Pending {
+    fn decide_one(
+        &mut self,
+        s: Submission,
+        reply: Reply,
+        now: Millis,
+        staged: &mut Staged,
+        batch: &[Pending],
+    ) -> Pending {
         let label = s.actor.label();
         let key = s.idempotency_key.map(|k| (label.clone(), k));
         if let Some((actor, k)) = &key {
             if let Some(applied) = self.keys.get(actor, k) {
                 let outcome = Outcome::Remembered(applied.clone());
-                return Pending { reply: Some(reply), outcome, at_ms: now, key };
+                return Pending {
+                    reply: Some(reply),
+                    outcome,
+                    at_ms: now,
+                    key,
+                };
             }
             // The same key earlier in this very batch (a double tap).
-            if let Some(j) = batch.iter().position(|p| p.key.as_ref() == key.as_ref() && matches!(p.outcome, Outcome::Applied(..))) {
-                return Pending { reply: Some(reply), outcome: Outcome::SameAs(j), at_ms: now, key };
+            if let Some(j) = batch.iter().position(|p| {
+                p.key.as_ref() == key.as_ref() && matches!(p.outcome, Outcome::Applied(..))
+            }) {
+                return Pending {
+                    reply: Some(reply),
+                    outcome: Outcome::SameAs(j),
+                    at_ms: now,
+                    key,
+                };
             }
         }
         let client = idempotency::journal_client(&s.client, key.as_ref().map(|(_, k)| k.as_str()));
         let outcome = match self.hall.apply(&s.actor, &s.command, now) {
             Ok(events) => {
                 let start = staged.len();
-                staged.extend(events.into_iter().map(|e| (now, label.clone(), client.clone(), e)));
+                staged.extend(
+                    events
+                        .into_iter()
+                        .map(|e| (now, label.clone(), client.clone(), e)),
+                );
                 Outcome::Applied(start, staged.len())
             }
             Err(refusal) => Outcome::Refused(refusal),
         };
-        Pending { reply: Some(reply), outcome, at_ms: now, key }
+        Pending {
+            reply: Some(reply),
+            outcome,
+            at_ms: now,
+            key,
+        }
     }
 
     /// Applies every calendar-driven command due at `now` as the System actor.
     fn lifecycle(&mut self, now: Millis, staged: &mut Staged) {
         // Bounded: a day roll-over takes at most a handful of steps.
         for _ in 0..8 {
-            let Some(command) = self.hall.due_lifecycle(now) else { return };
+            let Some(command) = self.hall.due_lifecycle(now) else {
+                return;
+            };
             match self.hall.apply(&Actor::System, &command, now) {
-                Ok(events) => staged.extend(events.into_iter().map(|e| (now, "system".to_string(), "calendar".to_string(), e))),
+                Ok(events) => staged.extend(
+                    events
+                        .into_iter()
+                        .map(|e| (now, "system".to_string(), "calendar".to_string(), e)),
+                ),
                 Err(refusal) => {
                     tracing::warn!(%refusal, ?command, "calendar command refused");
                     return;
@@ -378,11 +490,20 @@ impl<C: Clock> OwnerLoop<C> {
 
 /// Appends events as one transaction.
 fn commit(journal: &mut Journal, rows: &[(Millis, &str, &str, &Event)]) -> anyhow::Result<u64> {
-    let payloads: Vec<String> = rows.iter().map(|(_, _, _, e)| serde_json::to_string(e)).collect::<Result<_, _>>()?;
+    let payloads: Vec<String> = rows
+        .iter()
+        .map(|(_, _, _, e)| serde_json::to_string(e))
+        .collect::<Result<_, _>>()?;
     let records: Vec<NewRecord<'_>> = rows
         .iter()
         .zip(&payloads)
-        .map(|((at_ms, actor, client, e), payload)| NewRecord { at_ms: *at_ms, actor, client, kind: e.kind(), payload })
+        .map(|((at_ms, actor, client, e), payload)| NewRecord {
+            at_ms: *at_ms,
+            actor,
+            client,
+            kind: e.kind(),
+            payload,
+        })
         .collect();
     Ok(journal.append(&records)?)
 }
