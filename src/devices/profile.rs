@@ -28,6 +28,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::ConfigErrors;
 use crate::config::locate::Locator;
 use crate::devices::board::TextBoardProfile;
 use crate::devices::bx5k::Bx5kProfile;
@@ -237,50 +238,13 @@ impl Problem {
     }
 }
 
-/// An error in a profile file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileError {
-    pub file: String,
-    /// 1-based, when known.
-    pub line: Option<usize>,
-    /// Field path such as `modbus-window-indicator.line1.width`; empty for
-    /// the file as a whole.
-    pub field: String,
-    pub message: String,
-}
+/// An error in a profile file: the same shape as a hall configuration error
+/// (file, line, field path such as `modbus-window-indicator.line1.width`, and
+/// what is allowed), so both read alike to whoever commissions the hall.
+pub type ProfileError = crate::config::ConfigError;
 
-impl fmt::Display for ProfileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: ", self.file, line)?,
-            None => write!(f, "{}: ", self.file)?,
-        }
-        if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ProfileError {}
-
-/// Several errors, shown one per line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileErrors(pub Vec<ProfileError>);
-
-impl fmt::Display for ProfileErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ProfileErrors {}
+/// Every error of one profile file, shown one per line.
+pub type ProfileErrors = crate::config::ConfigErrors;
 
 /// Parses and checks one profile; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
@@ -291,7 +255,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
         message,
     };
     if text.len() > PROFILE_BYTES_MAX {
-        return Err(ProfileErrors(vec![error(
+        return Err(ConfigErrors(vec![error(
             None,
             "",
             format!(
@@ -309,7 +273,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
                 .span()
                 .and_then(|s| loc.path_at(s.start))
                 .unwrap_or_default();
-            return Err(ProfileErrors(vec![error(
+            return Err(ConfigErrors(vec![error(
                 line,
                 &field,
                 e.message().trim().to_string(),
@@ -359,7 +323,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
             device,
         })
     } else {
-        Err(ProfileErrors(errors))
+        Err(ConfigErrors(errors))
     }
 }
 
@@ -367,7 +331,7 @@ pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
 pub fn load(path: &Path) -> Result<Profile, ProfileErrors> {
     let file = path.display().to_string();
     let io_error = |message: String| {
-        ProfileErrors(vec![ProfileError {
+        ConfigErrors(vec![ProfileError {
             file: file.clone(),
             line: None,
             field: String::new(),
@@ -389,7 +353,7 @@ pub fn load(path: &Path) -> Result<Profile, ProfileErrors> {
 /// Errors of all files are reported together.
 pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Profile>, ProfileErrors> {
     let dir_error = |message: String| {
-        ProfileErrors(vec![ProfileError {
+        ConfigErrors(vec![ProfileError {
             file: dir.display().to_string(),
             line: None,
             field: String::new(),
@@ -424,7 +388,7 @@ pub fn load_dir(dir: &Path) -> Result<BTreeMap<String, Profile>, ProfileErrors> 
     if errors.is_empty() {
         Ok(profiles)
     } else {
-        Err(ProfileErrors(errors))
+        Err(ConfigErrors(errors))
     }
 }
 
@@ -475,7 +439,7 @@ pub fn builtin_profiles() -> Result<BTreeMap<String, Profile>, ProfileErrors> {
     if errors.is_empty() {
         Ok(profiles)
     } else {
-        Err(ProfileErrors(errors))
+        Err(ConfigErrors(errors))
     }
 }
 
