@@ -226,19 +226,34 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             println!("[[api_key]]\nid = \"{id}\"\nrole = \"{role}\"\nsha256 = \"{sha256}\"");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Passwd { account, config, data } => {
+        Cmd::Passwd {
+            account,
+            config,
+            data,
+        } => {
             let config = Arc::new(load_config(config.as_deref())?);
             if config.staff(&account).is_none() {
-                bail!("there is no account \"{account}\" in {}", config.source_name);
+                bail!(
+                    "there is no account \"{account}\" in {}",
+                    config.source_name
+                );
             }
             let mut password = String::new();
-            std::io::stdin().read_line(&mut password).context("reading the new password from standard input")?;
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the new password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let dir = data_dir(&data);
             std::fs::create_dir_all(&dir)?;
             let now = hallq::daemon::clock::Clock::now_ms(&hallq::daemon::clock::SystemClock);
-            let accounts = hallq::accounts::Accounts::open(&dir.join(hallq::daemon::ACCOUNTS_FILE), config, now)?;
-            accounts.set_password(&account, password, now).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let accounts = hallq::accounts::Accounts::open(
+                &dir.join(hallq::daemon::ACCOUNTS_FILE),
+                config,
+                now,
+            )?;
+            accounts
+                .set_password(&account, password, now)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("password of {account} set; it must be changed at the next sign-in");
             Ok(ExitCode::SUCCESS)
         }

@@ -188,7 +188,11 @@ fn an_idempotency_key_applies_once_even_across_a_restart() {
     let config = Arc::new(Config::demo());
     let clock = TestClock(Arc::new(AtomicI64::new(T0)));
     let service = config.windows()[0].services[0].service.clone();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let kiosk = Actor::Kiosk("demo-kiosk".into());
     let with_key = |key: &str| Submission {
         actor: kiosk.clone(),
@@ -204,10 +208,18 @@ fn an_idempotency_key_applies_once_even_across_a_restart() {
     let owner = start(config.clone(), &path, clock.clone()).unwrap();
     let h = owner.handle.clone();
     // A double tap: both copies race into the owner, one ticket comes out.
-    let (a, b) = rt.block_on(async { tokio::join!(h.submit_with(with_key("tap-1")), h.submit_with(with_key("tap-1"))) });
+    let (a, b) = rt.block_on(async {
+        tokio::join!(
+            h.submit_with(with_key("tap-1")),
+            h.submit_with(with_key("tap-1"))
+        )
+    });
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(number_of(&a), number_of(&b));
-    assert!(a.replayed != b.replayed, "exactly one of the two was applied");
+    assert!(
+        a.replayed != b.replayed,
+        "exactly one of the two was applied"
+    );
     // A later retry gets the remembered answer.
     let retry = rt.block_on(h.submit_with(with_key("tap-1"))).unwrap();
     assert!(retry.replayed);
@@ -215,7 +227,9 @@ fn an_idempotency_key_applies_once_even_across_a_restart() {
     // Another key is another ticket; the same key from another actor too.
     let other = rt.block_on(h.submit_with(with_key("tap-2"))).unwrap();
     assert_ne!(number_of(&other), number_of(&a));
-    let tickets = rt.block_on(h.query(|hall, _| hall.tickets().count())).unwrap();
+    let tickets = rt
+        .block_on(h.query(|hall, _| hall.tickets().count()))
+        .unwrap();
     assert_eq!(tickets, 2);
     rt.block_on(h.shutdown());
     drop(h);
@@ -227,7 +241,9 @@ fn an_idempotency_key_applies_once_even_across_a_restart() {
     let after = rt.block_on(h.submit_with(with_key("tap-1"))).unwrap();
     assert!(after.replayed);
     assert_eq!(number_of(&after), number_of(&a));
-    let tickets = rt.block_on(h.query(|hall, _| hall.tickets().count())).unwrap();
+    let tickets = rt
+        .block_on(h.query(|hall, _| hall.tickets().count()))
+        .unwrap();
     assert_eq!(tickets, 2, "the retry after restart issued again");
     rt.block_on(h.shutdown());
     drop(h);

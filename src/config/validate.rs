@@ -1182,7 +1182,11 @@ fn check_server(c: &HallConfig, ck: &mut Checker<'_>) {
         );
     }
     if s.tls_cert.is_some() != s.tls_key.is_some() {
-        let missing = if s.tls_cert.is_some() { "tls_key" } else { "tls_cert" };
+        let missing = if s.tls_cert.is_some() {
+            "tls_key"
+        } else {
+            "tls_cert"
+        };
         ck.error(
             format!("server.{missing}"),
             "HTTPS needs both tls_cert and tls_key (PEM file paths), or neither".to_string(),

@@ -75,7 +75,14 @@ impl IdempotencyCache {
     }
 
     /// Adds one replayed event to the command it belongs to.
-    pub fn extend(&mut self, actor: &str, key: &str, seq: u64, at_ms: Millis, event: crate::queue::Event) {
+    pub fn extend(
+        &mut self,
+        actor: &str,
+        key: &str,
+        seq: u64,
+        at_ms: Millis,
+        event: crate::queue::Event,
+    ) {
         let id = (actor.to_string(), key.to_string());
         match self.map.get_mut(&id) {
             Some(a) => a.events.push(event),
@@ -95,7 +102,10 @@ impl IdempotencyCache {
     /// Forgets answers older than `KEEP_MS` before `now_ms`.
     pub fn prune(&mut self, now_ms: Millis) {
         while let Some(front) = self.order.front() {
-            let old = self.map.get(front).is_none_or(|a| now_ms - a.at_ms > KEEP_MS);
+            let old = self
+                .map
+                .get(front)
+                .is_none_or(|a| now_ms - a.at_ms > KEEP_MS);
             if !old {
                 break;
             }
@@ -112,7 +122,10 @@ mod tests {
 
     #[test]
     fn client_column_round_trips() {
-        assert_eq!(split_client(&journal_client("10.0.0.5", Some("abc-1"))), ("10.0.0.5", Some("abc-1")));
+        assert_eq!(
+            split_client(&journal_client("10.0.0.5", Some("abc-1"))),
+            ("10.0.0.5", Some("abc-1"))
+        );
         assert_eq!(split_client("10.0.0.5"), ("10.0.0.5", None));
         assert!(!valid_key("has space"));
         assert!(!valid_key(""));
@@ -122,7 +135,12 @@ mod tests {
     #[test]
     fn bounded_and_pruned() {
         let mut c = IdempotencyCache::default();
-        let a = |at| Applied { first_seq: 1, at_ms: at, events: vec![], replayed: false };
+        let a = |at| Applied {
+            first_seq: 1,
+            at_ms: at,
+            events: vec![],
+            replayed: false,
+        };
         c.insert("kiosk:k", "1", a(0));
         c.insert("kiosk:k", "2", a(KEEP_MS));
         c.prune(KEEP_MS + 1);

@@ -8,7 +8,7 @@ pub mod replay;
 pub mod secret;
 pub mod serve;
 
-pub use owner::{Applied, HallHandle, Owner, Published, SubmitError, Submission, start};
+pub use owner::{Applied, HallHandle, Owner, Published, Submission, SubmitError, start};
 
 /// The journal's file name inside the data directory.
 pub const JOURNAL_FILE: &str = "journal.sqlite";

@@ -30,7 +30,12 @@ pub struct Replayer {
 impl Replayer {
     pub fn new(config: Arc<Config>, until_ms: Option<Millis>) -> Replayer {
         Replayer {
-            out: Replayed { hall: Hall::new(config), last_at_ms: 0, idempotency: IdempotencyCache::default(), events: 0 },
+            out: Replayed {
+                hall: Hall::new(config),
+                last_at_ms: 0,
+                idempotency: IdempotencyCache::default(),
+                events: 0,
+            },
             until_ms,
         }
     }
@@ -39,11 +44,18 @@ impl Replayer {
         if self.until_ms.is_some_and(|t| record.at_ms > t) {
             return Ok(());
         }
-        let event: Event = serde_json::from_str(&record.payload)
-            .map_err(|e| anyhow!("journal row {} ({}) cannot be read by this build: {e}", record.seq, record.kind))?;
+        let event: Event = serde_json::from_str(&record.payload).map_err(|e| {
+            anyhow!(
+                "journal row {} ({}) cannot be read by this build: {e}",
+                record.seq,
+                record.kind
+            )
+        })?;
         self.out.hall.evolve(&event, record.at_ms);
         if let (_, Some(key)) = idempotency::split_client(&record.client) {
-            self.out.idempotency.extend(&record.actor, key, record.seq, record.at_ms, event);
+            self.out
+                .idempotency
+                .extend(&record.actor, key, record.seq, record.at_ms, event);
         }
         self.out.last_at_ms = self.out.last_at_ms.max(record.at_ms);
         self.out.events += 1;
@@ -57,20 +69,32 @@ impl Replayer {
 }
 
 /// Everything a replay rebuilds, as of the journal's end (or of `until_ms`).
-pub fn replay_full(config: Arc<Config>, journal: &Journal, until_ms: Option<Millis>) -> anyhow::Result<Replayed> {
+pub fn replay_full(
+    config: Arc<Config>,
+    journal: &Journal,
+    until_ms: Option<Millis>,
+) -> anyhow::Result<Replayed> {
     let mut r = Replayer::new(config, until_ms);
     journal.for_each_from(0, |rec| r.feed(rec))?;
     Ok(r.finish())
 }
 
 /// The hall as of the journal's end (or of `until_ms`), and the time of its last event.
-pub fn replay(config: Arc<Config>, journal: &Journal, until_ms: Option<Millis>) -> anyhow::Result<(Hall, Millis)> {
+pub fn replay(
+    config: Arc<Config>,
+    journal: &Journal,
+    until_ms: Option<Millis>,
+) -> anyhow::Result<(Hall, Millis)> {
     let r = replay_full(config, journal, until_ms)?;
     Ok((r.hall, r.last_at_ms))
 }
 
 /// Same, through a read-only connection (safe while a daemon runs).
-pub fn replay_read_only(config: Arc<Config>, reader: &JournalReader, until_ms: Option<Millis>) -> anyhow::Result<(Hall, Millis)> {
+pub fn replay_read_only(
+    config: Arc<Config>,
+    reader: &JournalReader,
+    until_ms: Option<Millis>,
+) -> anyhow::Result<(Hall, Millis)> {
     let mut r = Replayer::new(config, until_ms);
     reader.for_each_from(0, |rec| r.feed(rec))?;
     let out = r.finish();

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::command::WindowService;
 use super::routing::QueueKey;
-use super::types::{AccountActivity, CallRule, IssueSource, Outcome, PauseReason, TicketId, WindowNo};
+use super::types::{
+    AccountActivity, CallRule, IssueSource, Outcome, PauseReason, TicketId, WindowNo,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -162,7 +164,9 @@ impl Event {
     /// The same event without personal data (the person hash), for screens.
     pub fn redacted(&self) -> Event {
         match self {
-            Event::TicketIssued { person: Some(_), .. } => {
+            Event::TicketIssued {
+                person: Some(_), ..
+            } => {
                 let mut e = self.clone();
                 if let Event::TicketIssued { person, .. } = &mut e {
                     *person = None;
