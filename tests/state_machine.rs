@@ -1783,3 +1783,36 @@ fn without_extended_service_the_day_ends_with_its_last_session() {
     assert!(evening.iter().all(|x| !matches!(x, Event::DayEnded { .. })));
     assert_eq!(e.call(1), Some(kept));
 }
+
+#[test]
+fn the_preview_of_a_window_is_what_it_then_calls() {
+    let mut h = H::at(9, 0);
+    // A mix: ordinary and priority tickets of two services window 2 serves.
+    for i in 0..9 {
+        let priority = (i % 3 == 0).then(|| "care".to_string());
+        let service = if i % 2 == 0 { "plain" } else { "pay" };
+        h.now += MINUTE_MS;
+        h.issue_with(Command::Issue {
+            service: service.into(),
+            priority,
+            person: None,
+            source: IssueSource::Kiosk,
+            cases: 1,
+        });
+    }
+    let preview: Vec<TicketId> = h
+        .hall
+        .preview_next(2, h.now, 7)
+        .iter()
+        .map(|c| c.ticket)
+        .collect();
+    assert_eq!(preview.len(), 7);
+    let explained = h.hall.explain_next(2, h.now);
+    assert_eq!(explained.candidates[0].candidate.ticket, preview[0]);
+    let mut called = Vec::new();
+    for _ in 0..7 {
+        called.push(h.call(2).expect("someone waits"));
+        serve_out(&mut h, 2);
+    }
+    assert_eq!(called, preview, "the preview must be the calling order");
+}

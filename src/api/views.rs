@@ -261,8 +261,23 @@ pub struct WindowDetail {
     /// The head of every line this window could call, best first; the first is what call-next takes.
     pub next: Vec<NextCandidate>,
     /// Tickets waiting in the lines of the services this window serves.
+    /// The next tickets this window would call, in order, if it called again
+    /// and again now (up to 10; other windows' calls can change it).
+    pub upcoming: Vec<UpcomingTicket>,
     pub waiting: usize,
 }
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpcomingTicket {
+    pub number: String,
+    pub service: String,
+    pub rank: u32,
+    pub directed: bool,
+    pub promoted: bool,
+}
+
+/// How many tickets a window's preview lists.
+pub const UPCOMING_MAX: usize = 10;
 
 pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowDetail> {
     let window = window(hall, n, now_ms)?;
@@ -281,6 +296,20 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
             why: c.why,
         })
         .collect();
+    let upcoming = hall
+        .preview_next(n, now_ms, UPCOMING_MAX)
+        .into_iter()
+        .map(|c| UpcomingTicket {
+            number: hall
+                .ticket(c.ticket)
+                .map(|t| t.number.clone())
+                .unwrap_or_default(),
+            service: c.service,
+            rank: c.rank,
+            directed: c.directed,
+            promoted: c.promoted,
+        })
+        .collect();
     let waiting = window
         .services
         .iter()
@@ -289,6 +318,7 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
     Some(WindowDetail {
         window,
         next,
+        upcoming,
         waiting,
     })
 }

@@ -694,6 +694,23 @@ impl Hall {
             })
     }
 
+    /// The next `n` tickets call-next at this window would take, in order,
+    /// if nothing else happened in the hall meanwhile.
+    pub fn preview_next(&self, window: WindowNo, now_ms: Millis, n: usize) -> Vec<Candidate> {
+        let Some(w) = self.s.windows.get(&window) else {
+            return Vec::new();
+        };
+        let tickets = &self.s.tickets;
+        self.s
+            .queues
+            .preview(window, &w.services, self.bound(), now_ms, n, |id| {
+                tickets
+                    .get(&id)
+                    .map(|t| t.service.clone())
+                    .unwrap_or_default()
+            })
+    }
+
     /// Explains what call-next at this window would pick now, and why.
     pub fn explain_next(&self, window: WindowNo, now_ms: Millis) -> Explanation {
         let ranked = self.rank_candidates(window, now_ms);

@@ -243,6 +243,9 @@ pub struct Candidate {
     pub appointment_due: bool,
     pub weight: u32,
     pub key: QueueKey,
+    /// The appointment's due time (to find the ticket in its lane).
+    #[serde(skip)]
+    pub due_ms: Option<Millis>,
 }
 
 /// The lexicographic rank; smaller wins.
@@ -325,7 +328,7 @@ impl Queues {
         let removed = l.remove(e);
         let now_empty = l.is_empty();
         if removed {
-            self.waiting -= 1;
+            self.waiting = self.waiting.saturating_sub(1);
         }
         if now_empty {
             match lane {
@@ -423,6 +426,7 @@ impl Queues {
                         appointment_due: due,
                         weight: *weight,
                         key: e.key,
+                        due_ms: e.due_ms,
                     });
                 }
             }
@@ -440,11 +444,75 @@ impl Queues {
                         appointment_due: due,
                         weight: DIRECTED_WEIGHT,
                         key: e.key,
+                        due_ms: e.due_ms,
                     });
                 }
             }
         }
         out.sort_by_key(Candidate::rank_key);
+        out
+    }
+
+    /// The next `n` tickets this window would call, in order, if it called
+    /// `n` times now and nothing else happened: successive call-nexts played
+    /// on a copy of just this window's lanes, starvation runs included.
+    pub fn preview(
+        &self,
+        window: WindowNo,
+        services: &[WindowService],
+        bound: StarvationBound,
+        now_ms: Millis,
+        n: usize,
+        service_of: impl Fn(TicketId) -> String,
+    ) -> Vec<Candidate> {
+        let mut q = Queues::default();
+        for s in services {
+            if let Some(lanes) = self.by_service.get(&s.service) {
+                q.by_service.insert(s.service.clone(), lanes.clone());
+            }
+            if let Some(st) = self.starvation.get(&s.service) {
+                q.starvation.insert(s.service.clone(), *st);
+            }
+        }
+        if let Some(lanes) = self.by_window.get(&window) {
+            q.by_window.insert(window, lanes.clone());
+        }
+        if let Some(st) = self.window_starvation.get(&window) {
+            q.window_starvation.insert(window, *st);
+        }
+        q.waiting = q
+            .by_service
+            .values()
+            .chain(q.by_window.values())
+            .flat_map(|l| l.values())
+            .map(Lane::len)
+            .sum();
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let Some(c) = q
+                .candidates(window, services, bound, now_ms, &service_of)
+                .into_iter()
+                .next()
+            else {
+                break;
+            };
+            let names = services.iter().map(|s| s.service.as_str());
+            q.note_routed_call(window, names, &c.service, c.directed, c.rank, now_ms);
+            let lane = if c.directed {
+                LaneId::Window(window, c.rank)
+            } else {
+                LaneId::Service(&c.service, c.rank)
+            };
+            q.remove(
+                lane,
+                Entry {
+                    id: c.ticket,
+                    key: c.key,
+                    due_ms: c.due_ms,
+                },
+            );
+            out.push(c);
+        }
         out
     }
 
