@@ -11,6 +11,7 @@
 //! rebuilding the hall from the journal, and every submitter of the batch
 //! gets an error; nothing they asked for happened.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -205,6 +206,7 @@ pub fn start<C: Clock>(
         batch: Vec::new(),
         keys: replayed.idempotency,
         journal_ok: Arc::new(AtomicBool::new(true)),
+        poisoned: false,
     };
     if owner.hall.state().config_sha256.as_deref() != Some(config.source_sha256.as_str()) {
         let event = Event::ConfigApplied {
@@ -238,6 +240,8 @@ struct OwnerLoop<C: Clock> {
     batch: Vec<Msg>,
     keys: IdempotencyCache,
     journal_ok: Arc<AtomicBool>,
+    /// Set when applying a command panicked: the batch must not be committed.
+    poisoned: bool,
 }
 
 /// What became of one submission of a batch.
@@ -295,7 +299,10 @@ impl<C: Clock> OwnerLoop<C> {
         msgs.retain_mut(|m| match m {
             Msg::Query(_) => {
                 if let Msg::Query(q) = std::mem::replace(m, Msg::Tick) {
-                    q(&self.hall, seq);
+                    // A read cannot change the hall: contain a panic and go on.
+                    if std::panic::catch_unwind(AssertUnwindSafe(|| q(&self.hall, seq))).is_err() {
+                        tracing::error!("a read of the hall panicked; the hall goes on");
+                    }
                 }
                 false
             }
@@ -325,16 +332,25 @@ impl<C: Clock> OwnerLoop<C> {
         }
         let first_seq = journal.last_seq() + 1;
         let mut committed = true;
-        if !staged.is_empty() {
-            let rows: Vec<(Millis, &str, &str, &Event)> = staged
-                .iter()
-                .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
-                .collect();
-            let result = commit(journal, &rows);
-            self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
+        if !staged.is_empty() || self.poisoned {
+            let result = if self.poisoned {
+                // A command panicked half-way: nothing of this batch may stand.
+                Err(anyhow::anyhow!(
+                    "an internal error discarded this batch; nothing of it was applied"
+                ))
+            } else {
+                let rows: Vec<(Millis, &str, &str, &Event)> = staged
+                    .iter()
+                    .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
+                    .collect();
+                let result = commit(journal, &rows);
+                self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
+                result
+            };
+            self.poisoned = false;
             if let Err(err) = result {
                 committed = false;
-                tracing::error!(error = %err, "journal commit failed; rebuilding the hall from the journal");
+                tracing::error!(error = %err, "batch not committed; rebuilding the hall from the journal");
                 for p in pending.iter_mut() {
                     if matches!(p.outcome, Outcome::Applied(..) | Outcome::SameAs(_))
                         && let Some(reply) = p.reply.take()
@@ -446,7 +462,21 @@ impl<C: Clock> OwnerLoop<C> {
             }
         }
         let client = idempotency::journal_client(&s.client, key.as_ref().map(|(_, k)| k.as_str()));
-        let outcome = match self.hall.apply(&s.actor, &s.command, now) {
+        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.hall.apply(&s.actor, &s.command, now)
+        }));
+        let Ok(applied) = applied else {
+            // The hall may be half-changed: the batch is discarded and rebuilt.
+            tracing::error!(command = ?s.command, "applying a command panicked");
+            self.poisoned = true;
+            return Pending {
+                reply: Some(reply),
+                outcome: Outcome::Applied(staged.len(), staged.len()),
+                at_ms: now,
+                key,
+            };
+        };
+        let outcome = match applied {
             Ok(events) => {
                 let start = staged.len();
                 staged.extend(
@@ -473,7 +503,15 @@ impl<C: Clock> OwnerLoop<C> {
             let Some(command) = self.hall.due_lifecycle(now) else {
                 return;
             };
-            match self.hall.apply(&Actor::System, &command, now) {
+            let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                self.hall.apply(&Actor::System, &command, now)
+            }));
+            let Ok(applied) = applied else {
+                tracing::error!(?command, "a calendar command panicked");
+                self.poisoned = true;
+                return;
+            };
+            match applied {
                 Ok(events) => staged.extend(
                     events
                         .into_iter()
