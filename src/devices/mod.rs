@@ -27,6 +27,7 @@
 pub mod board;
 pub mod bx5k;
 pub mod crc;
+pub mod desired;
 pub mod encoding;
 pub mod evaluator;
 pub mod fifo;
@@ -38,3 +39,4 @@ pub mod profile;
 pub mod speech;
 pub mod template;
 pub mod tts;
+pub mod voice;
