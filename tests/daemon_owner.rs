@@ -258,13 +258,19 @@ fn a_panicking_read_does_not_take_the_hall_down() {
     let clock = TestClock(Arc::new(AtomicI64::new(T0)));
     let owner = start(config.clone(), &path, clock).unwrap();
     let h = owner.handle.clone();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let broken = rt.block_on(h.query(|_, _| -> u64 { panic!("a bug in a view") }));
     assert!(broken.is_err(), "the reader gets an error, not an answer");
     // The owner goes on: commands and reads still work.
     let service = config.windows()[0].services[0].service.clone();
-    h.submit_blocking(Actor::Kiosk("k".into()), "test", issue(&service)).unwrap();
-    let tickets = rt.block_on(h.query(|hall, _| hall.tickets().count())).unwrap();
+    h.submit_blocking(Actor::Kiosk("k".into()), "test", issue(&service))
+        .unwrap();
+    let tickets = rt
+        .block_on(h.query(|hall, _| hall.tickets().count()))
+        .unwrap();
     assert_eq!(tickets, 1);
     rt.block_on(h.shutdown());
     drop(h);
