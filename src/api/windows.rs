@@ -66,18 +66,23 @@ async fn act(
     }))
 }
 
+/// A window action without a body: `plain_action!(name, path, doc, command)`
+/// for window staff, or with a leading `"manager", Manager` for managers.
 macro_rules! plain_action {
-    ($name:ident, $path:literal, $doc:literal, $command:expr) => {
+    ($tag:literal, $need:ident, $name:ident, $path:literal, $doc:literal, $command:expr) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "counter",
+        #[utoipa::path(post, path = $path, tag = $tag,
             params(("n" = u32, Path, description = "window number"),
                    ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first answer")),
             responses((status = 200, body = ActionResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
             security(("bearer" = [])))]
         pub async fn $name(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>) -> Result<Json<ActionResult>, ApiError> {
             let make: fn(WindowNo) -> Command = $command;
-            act(&state, &caller, Need::WindowStaff, n, &headers, make(n)).await
+            act(&state, &caller, Need::$need, n, &headers, make(n)).await
         }
+    };
+    ($name:ident, $path:literal, $doc:literal, $command:expr) => {
+        plain_action!("counter", WindowStaff, $name, $path, $doc, $command);
     };
 }
 
@@ -330,26 +335,17 @@ pub async fn get_window(
 
 // --- manager ---------------------------------------------------------------
 
-macro_rules! plain_action_manager {
-    ($name:ident, $path:literal, $doc:literal, $command:expr) => {
-        #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "manager",
-            params(("n" = u32, Path, description = "window number")),
-            responses((status = 200, body = ActionResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
-            security(("bearer" = [])))]
-        pub async fn $name(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>) -> Result<Json<ActionResult>, ApiError> {
-            let make: fn(WindowNo) -> Command = $command;
-            act(&state, &caller, Need::Manager, n, &headers, make(n)).await
-        }
-    };
-}
-plain_action_manager!(
+plain_action!(
+    "manager",
+    Manager,
     open_window,
     "/api/v1/windows/{n}/open",
     "Open a closed window (manager).",
     |window| Command::OpenWindow { window }
 );
-plain_action_manager!(
+plain_action!(
+    "manager",
+    Manager,
     close_window,
     "/api/v1/windows/{n}/close",
     "Close a window (manager); its parked and transferred tickets go back in line.",
