@@ -29,9 +29,9 @@ pub fn client_of(parts: &Parts) -> String {
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
-        let token = bearer(parts).ok_or_else(ApiError::unauthorized)?;
+        let token = bearer(&parts.headers).ok_or_else(ApiError::unauthorized)?;
         if token.len() > 512 {
             return Err(ApiError::unauthorized());
         }
@@ -174,12 +174,7 @@ impl Caller {
             } => "display".to_string(),
             Principal::Person { roles, .. } => roles
                 .iter()
-                .map(|r| {
-                    serde_json::to_value(r)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
+                .map(|r| super::views::snake(*r))
                 .collect::<Vec<_>>()
                 .join("+"),
         };

@@ -15,7 +15,6 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
 use super::limits::Bucket;
 use crate::accounts::{PasswordError, Principal, SignInError};
-use crate::config::Role;
 use crate::daemon::clock::{Clock, SystemClock};
 use crate::queue::{AccountActivity, Actor, Command};
 
@@ -45,13 +44,6 @@ pub struct SignInResponse {
     pub roles: Vec<String>,
     pub must_change_password: bool,
     pub expires_at: String,
-}
-
-fn role_name(r: Role) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
 }
 
 /// Records account activity in the journal (best effort: a refusal to
@@ -110,13 +102,16 @@ pub async fn sign_in(
             record(&state, &session.account, &client, AccountActivity::SignedIn).await;
             let mut roles = session.roles.clone();
             roles.sort();
-            let role = roles.last().map(|r| role_name(*r)).unwrap_or_default();
+            let role = roles
+                .last()
+                .map(|r| super::views::snake(*r))
+                .unwrap_or_default();
             Ok((
                 StatusCode::CREATED,
                 Json(SignInResponse {
                     token: session.token,
                     role,
-                    roles: roles.into_iter().map(role_name).collect(),
+                    roles: roles.into_iter().map(super::views::snake).collect(),
                     must_change_password: session.must_change_password,
                     expires_at: super::views::time(state.config.tz, session.expires_ms),
                 }),
@@ -136,15 +131,6 @@ pub async fn sign_in(
     }
 }
 
-fn bearer_token(headers: &axum::http::HeaderMap) -> Option<String> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (_, token) = value.split_once(' ')?;
-    Some(token.trim().to_string())
-}
-
 /// Sign out: this token stops working.
 #[utoipa::path(delete, path = "/api/v1/sessions", tag = "sessions",
     responses((status = 204), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
@@ -154,8 +140,8 @@ pub async fn sign_out(
     headers: axum::http::HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Person)?;
-    let token = bearer_token(&headers).ok_or_else(ApiError::unauthorized)?;
-    state.accounts.sign_out(&token);
+    let token = super::auth::bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    state.accounts.sign_out(token);
     if let Some(account) = caller.account() {
         record(&state, account, &caller.client, AccountActivity::SignedOut).await;
     }

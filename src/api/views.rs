@@ -78,22 +78,30 @@ pub fn estimate(hall: &Hall, t: &Ticket, now_ms: Millis) -> Option<WaitEstimate>
     let per_case = hall
         .config()
         .service(&t.service)
-        .map_or(10, |s| s.expected_minutes.max(1));
+        .map_or(10, |s| s.expected_minutes);
     let serving = match t.directed_to {
         Some(_) => 1,
-        None => hall
-            .windows()
-            .filter(|w| {
-                w.open && w.staff.is_some() && w.services.iter().any(|s| s.service == t.service)
-            })
-            .count(),
+        None => staffed_windows(hall, &t.service),
     };
-    let minutes = ((ahead as u64 + 1) * u64::from(per_case)).div_ceil(serving.max(1) as u64) as u32;
-    Some(WaitEstimate {
+    Some(classic_estimate(ahead, per_case, serving))
+}
+
+/// (place in line) × minutes per case ÷ windows, with a wide band.
+fn classic_estimate(ahead: usize, per_case_minutes: u32, windows: usize) -> WaitEstimate {
+    let minutes = ((ahead as u64 + 1) * u64::from(per_case_minutes.max(1)))
+        .div_ceil(windows.max(1) as u64) as u32;
+    WaitEstimate {
         minutes,
         low: minutes / 2,
         high: minutes + minutes / 2 + 1,
-    })
+    }
+}
+
+/// Open, staffed windows that serve a service.
+fn staffed_windows(hall: &Hall, service: &str) -> usize {
+    hall.windows()
+        .filter(|w| w.open && w.staff.is_some() && w.services.iter().any(|s| s.service == service))
+        .count()
 }
 
 pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
@@ -120,12 +128,7 @@ pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
         window_name: window.map(|w| w.name.clone()),
         floor: zone.map(|z| z.floor),
         zone: zone.map(|z| z.name.clone()),
-        outcome: t.outcome.map(|o| {
-            serde_json::to_value(o)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default()
-        }),
+        outcome: t.outcome.map(snake),
     }
 }
 
@@ -170,7 +173,8 @@ pub struct WindowServiceView {
     pub weight: u32,
 }
 
-fn snake<T: Serialize>(v: T) -> String {
+/// A unit enum's serde name (`done`, `window_head`, `out_of_supplies` …).
+pub fn snake<T: Serialize>(v: T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(String::from))
@@ -372,14 +376,7 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
         .iter()
         .map(|s| {
             let waiting = hall.waiting_for(&s.id);
-            let staffed = hall
-                .windows()
-                .filter(|w| {
-                    w.open && w.staff.is_some() && w.services.iter().any(|x| x.service == s.id)
-                })
-                .count();
-            let minutes = ((waiting as u64 + 1) * u64::from(s.expected_minutes.max(1)))
-                .div_ceil(staffed.max(1) as u64) as u32;
+            let staffed = staffed_windows(hall, &s.id);
             ServiceView {
                 id: s.id.clone(),
                 name: s.name.clone(),
@@ -390,11 +387,7 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
                 longest_wait_minutes: longest
                     .get(s.id.as_str())
                     .map_or(0, |t| (now_ms - t).max(0) / 60_000),
-                estimate: WaitEstimate {
-                    minutes,
-                    low: minutes / 2,
-                    high: minutes + minutes / 2 + 1,
-                },
+                estimate: classic_estimate(waiting, s.expected_minutes, staffed),
                 staffed_windows: staffed,
             }
         })
