@@ -12,12 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct TimeOfDay(u16);
 
 impl TimeOfDay {
-    pub const MIDNIGHT: TimeOfDay = TimeOfDay(0);
     pub const END_OF_DAY: TimeOfDay = TimeOfDay(24 * 60);
-
-    pub fn from_minutes(minutes: u16) -> Option<TimeOfDay> {
-        (minutes <= 24 * 60).then_some(TimeOfDay(minutes))
-    }
 
     pub fn minutes(self) -> u16 {
         self.0

@@ -349,11 +349,4 @@ pub mod refuse {
             format!("service \"{id}\" is listed twice"),
         )
     }
-    pub fn staff_busy(window: WindowNo) -> Refusal {
-        Refusal::new(
-            "window_staffed",
-            format!("{window}号窗口仍有人员登录，请先退出"),
-            format!("window {window} still has staff signed in; sign out first"),
-        )
-    }
 }

@@ -539,11 +539,6 @@ impl Queues {
             .get(service)
             .map_or(0, |m| m.values().map(Lane::len).sum())
     }
-
-    /// All lanes, for checks and views.
-    pub fn service_lanes(&self) -> impl Iterator<Item = (&String, &BTreeMap<u32, Lane>)> {
-        self.by_service.iter()
-    }
 }
 
 #[cfg(test)]
