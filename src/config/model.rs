@@ -36,6 +36,82 @@ pub struct HallConfig {
     pub api_keys: Vec<ApiKeyConfig>,
     #[serde(default)]
     pub server: ServerConfig,
+    /// RS-485 buses (serial ports) the hall's devices hang on.
+    #[serde(default, rename = "bus")]
+    pub buses: Vec<BusConfig>,
+    /// Window indicators, boards, voice chips, keypads and evaluators.
+    #[serde(default, rename = "device")]
+    pub devices: Vec<DeviceConfig>,
+}
+
+/// The port name that makes a bus use the built-in simulator.
+pub const SIM_PORT: &str = "sim";
+
+/// Serial parity.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Parity {
+    #[default]
+    None,
+    Even,
+    Odd,
+}
+
+/// One RS-485 bus: a serial port that hallq masters alone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    pub name: String,
+    /// A device path (`/dev/ttyUSB0`, `/dev/serial/by-id/...`), or `"sim"`.
+    pub port: String,
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    #[serde(default)]
+    pub parity: Parity,
+    #[serde(default = "default_stop_bits")]
+    pub stop_bits: u8,
+    /// How long one request waits for its reply.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u32,
+    /// Silence kept between frames; absent = 3.5 character times at `baud`
+    /// (at least 1.75 ms), as Modbus RTU requires.
+    #[serde(default)]
+    pub gap_ms: Option<u32>,
+    /// Consecutive failures after which a device counts as offline.
+    #[serde(default = "default_offline_after")]
+    pub offline_after: u32,
+    /// Simulator only: pace bytes at `baud` and enforce half duplex.
+    #[serde(default)]
+    pub wire_speed: bool,
+}
+
+fn default_baud() -> u32 {
+    9600
+}
+fn default_stop_bits() -> u8 {
+    1
+}
+fn default_timeout_ms() -> u32 {
+    150
+}
+fn default_offline_after() -> u32 {
+    3
+}
+
+/// One device on a bus, and what it serves: a window or a zone.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    pub bus: String,
+    /// Modbus address 1–247; absent for address-less devices (TTS chips, BX-5K).
+    #[serde(default)]
+    pub unit: Option<u8>,
+    /// A profile file name under `firmware-config/profiles/` (`.toml` optional).
+    pub profile: String,
+    #[serde(default)]
+    pub window: Option<u32>,
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 /// What a machine key may do.
