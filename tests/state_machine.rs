@@ -1816,3 +1816,85 @@ fn the_preview_of_a_window_is_what_it_then_calls() {
     }
     assert_eq!(called, preview, "the preview must be the calling order");
 }
+
+#[test]
+fn a_finished_ticket_is_rated_once_by_the_window_s_devices_only() {
+    use hallq::queue::types::Rating;
+    let mut h = H::at(9, 0);
+    let first = h.issue("accept");
+    let second = h.issue("accept");
+    h.call(2);
+    h.ok(&staff(2), Command::Start { window: 2 });
+    let rate = |ticket, rating| Command::Rate {
+        window: 2,
+        ticket,
+        rating,
+    };
+    // Nothing finished yet.
+    assert_eq!(
+        h.refused(&Actor::System, rate(first, Some(Rating::Satisfied))),
+        "not_awaiting_rating"
+    );
+    h.ok(
+        &staff(2),
+        Command::Finish {
+            window: 2,
+            outcome: Outcome::Incomplete,
+            reason: None,
+        },
+    );
+    // Staff cannot rate their own service.
+    assert_eq!(
+        h.refused(&staff(2), rate(first, Some(Rating::VerySatisfied))),
+        "devices_only"
+    );
+    // Another ticket, or another window, is not the one awaiting.
+    assert_eq!(
+        h.refused(&Actor::System, rate(second, Some(Rating::Satisfied))),
+        "not_awaiting_rating"
+    );
+    assert_eq!(
+        h.refused(
+            &Actor::System,
+            Command::Rate {
+                window: 3,
+                ticket: first,
+                rating: None
+            }
+        ),
+        "not_awaiting_rating"
+    );
+    let events = h.ok(&Actor::System, rate(first, Some(Rating::Dissatisfied)));
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::ServiceRated { ticket, window: 2, staff, rating: Some(Rating::Dissatisfied) }]
+                if *ticket == first && staff == "s2"
+        ),
+        "{events:?}"
+    );
+    // Rated once: a second rating (or a late timeout) is refused.
+    assert_eq!(
+        h.refused(&Actor::System, rate(first, None)),
+        "not_awaiting_rating"
+    );
+    // The next finished ticket may go unrated.
+    h.call(2);
+    h.ok(&staff(2), Command::Start { window: 2 });
+    h.ok(
+        &staff(2),
+        Command::Finish {
+            window: 2,
+            outcome: Outcome::Incomplete,
+            reason: None,
+        },
+    );
+    let events = h.ok(&Actor::System, rate(second, None));
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::ServiceRated { rating: None, .. }]
+        ),
+        "{events:?}"
+    );
+}

@@ -22,51 +22,7 @@ pub const PLACEHOLDERS: &[&str] = &["staff", "job_number", "window"];
 /// Longest rating timeout a profile may set.
 pub const RATING_TIMEOUT_S_MAX: u32 = 600;
 
-/// The five levels of 好差评.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rating {
-    VerySatisfied,
-    Satisfied,
-    BasicallySatisfied,
-    Dissatisfied,
-    VeryDissatisfied,
-}
-
-impl Rating {
-    pub const ALL: [Rating; 5] = [
-        Rating::VerySatisfied,
-        Rating::Satisfied,
-        Rating::BasicallySatisfied,
-        Rating::Dissatisfied,
-        Rating::VeryDissatisfied,
-    ];
-
-    /// 1 非常满意 … 5 非常不满意.
-    pub fn code(self) -> u16 {
-        match self {
-            Rating::VerySatisfied => 1,
-            Rating::Satisfied => 2,
-            Rating::BasicallySatisfied => 3,
-            Rating::Dissatisfied => 4,
-            Rating::VeryDissatisfied => 5,
-        }
-    }
-
-    pub fn from_code(code: u16) -> Option<Rating> {
-        Rating::ALL.into_iter().find(|r| r.code() == code)
-    }
-
-    pub fn zh(self) -> &'static str {
-        match self {
-            Rating::VerySatisfied => "非常满意",
-            Rating::Satisfied => "满意",
-            Rating::BasicallySatisfied => "基本满意",
-            Rating::Dissatisfied => "不满意",
-            Rating::VeryDissatisfied => "非常不满意",
-        }
-    }
-}
+pub use crate::queue::types::Rating;
 
 /// One polled evaluator event.
 pub type EvaluatorEvent = fifo::Event<Rating>;

@@ -4,7 +4,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::types::{AccountActivity, IssueSource, Outcome, PauseReason, TicketId, WindowNo};
+use super::types::{
+    AccountActivity, IssueSource, Outcome, PauseReason, Rating, TicketId, WindowNo,
+};
 
 /// Most characters in a free-text reason (out-of-order call, rejection, transfer).
 pub const REASON_CHARS_MAX: usize = 200;
@@ -117,6 +119,15 @@ pub enum Command {
     SetWindowServices {
         window: WindowNo,
         services: Vec<WindowService>,
+    },
+
+    // --- evaluation (from the window's evaluator; the daemon's device layer sends these) ---
+    /// Records the citizen's rating of a finished ticket, or `None` when the
+    /// evaluator timed out: *not rated*, never counted as good.
+    Rate {
+        window: WindowNo,
+        ticket: TicketId,
+        rating: Option<Rating>,
     },
 
     // --- audit ---

@@ -193,6 +193,29 @@ impl Hall {
                     staff: staff.to_string(),
                 }])
             }
+            Command::Rate {
+                window,
+                ticket,
+                rating,
+            } => {
+                if *actor != Actor::System {
+                    return Err(refuse::devices_only());
+                }
+                let w = self
+                    .s
+                    .windows
+                    .get(window)
+                    .ok_or_else(|| refuse::unknown_window(*window))?;
+                match &w.awaiting_rating {
+                    Some(a) if a.ticket == *ticket => Ok(vec![Event::ServiceRated {
+                        ticket: *ticket,
+                        window: *window,
+                        staff: a.staff.clone(),
+                        rating: *rating,
+                    }]),
+                    _ => Err(refuse::not_awaiting_rating(*window)),
+                }
+            }
             Command::Finish {
                 window,
                 outcome,

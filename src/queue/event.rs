@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::command::WindowService;
 use super::routing::QueueKey;
 use super::types::{
-    AccountActivity, CallRule, IssueSource, Outcome, PauseReason, TicketId, WindowNo,
+    AccountActivity, CallRule, IssueSource, Outcome, PauseReason, Rating, TicketId, WindowNo,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +141,13 @@ pub enum Event {
         account: String,
         activity: AccountActivity,
     },
+    /// The citizen rated the service (`None`: not rated within the evaluator's timeout).
+    ServiceRated {
+        ticket: TicketId,
+        window: WindowNo,
+        staff: String,
+        rating: Option<Rating>,
+    },
 }
 
 impl Event {
@@ -156,7 +163,8 @@ impl Event {
             | Event::TicketParked { ticket, .. }
             | Event::TicketUnparked { ticket, .. }
             | Event::TicketTransferred { ticket, .. }
-            | Event::TicketCancelled { ticket } => Some(*ticket),
+            | Event::TicketCancelled { ticket }
+            | Event::ServiceRated { ticket, .. } => Some(*ticket),
             _ => None,
         }
     }
@@ -203,6 +211,7 @@ impl Event {
             Event::WindowClosed { .. } => "window_closed",
             Event::WindowServicesChanged { .. } => "window_services_changed",
             Event::AccountActivity { .. } => "account_activity",
+            Event::ServiceRated { .. } => "service_rated",
         }
     }
 }

@@ -220,6 +220,20 @@ pub mod refuse {
             format!("{number} is not in the called state"),
         )
     }
+    pub fn devices_only() -> Refusal {
+        Refusal::new(
+            "devices_only",
+            "只有窗口设备可以执行此操作",
+            "only the window's devices may do this",
+        )
+    }
+    pub fn not_awaiting_rating(window: WindowNo) -> Refusal {
+        Refusal::new(
+            "not_awaiting_rating",
+            format!("{window}号窗口没有待评价的业务"),
+            format!("window {window} has no finished ticket awaiting a rating"),
+        )
+    }
     pub fn not_serving(number: &str) -> Refusal {
         Refusal::new(
             "ticket_not_serving",

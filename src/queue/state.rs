@@ -99,6 +99,16 @@ pub struct WindowState {
     pub parked: Vec<TicketId>,
     /// When the window last changed activity (for idle time).
     pub since_ms: Millis,
+    /// The ticket last finished here, until it is rated or marked not rated.
+    pub awaiting_rating: Option<AwaitingRating>,
+}
+
+/// A finished ticket whose rating the window's evaluator may still record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwaitingRating {
+    pub ticket: TicketId,
+    pub staff: String,
+    pub finished_ms: Millis,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -168,6 +178,7 @@ impl Hall {
                     paused: None,
                     parked: Vec::new(),
                     since_ms: 0,
+                    awaiting_rating: None,
                 };
                 (w.number, state)
             })
@@ -464,11 +475,19 @@ impl Hall {
             Event::TicketFinished {
                 ticket,
                 window,
+                staff,
                 outcome,
                 next_step,
                 ..
             } => {
                 self.release_window(*window, *ticket, at_ms);
+                if let Some(w) = self.s.windows.get_mut(window) {
+                    w.awaiting_rating = Some(AwaitingRating {
+                        ticket: *ticket,
+                        staff: staff.clone(),
+                        finished_ms: at_ms,
+                    });
+                }
                 let s = &mut self.s;
                 let Some(t) = s.tickets.get_mut(ticket) else {
                     return;
@@ -631,6 +650,15 @@ impl Hall {
                 }
             }
             Event::AccountActivity { .. } => {}
+            Event::ServiceRated { window, ticket, .. } => {
+                if let Some(w) = s.windows.get_mut(window)
+                    && w.awaiting_rating
+                        .as_ref()
+                        .is_some_and(|a| a.ticket == *ticket)
+                {
+                    w.awaiting_rating = None;
+                }
+            }
             Event::WindowServicesChanged { window, services } => {
                 if let Some(w) = s.windows.get_mut(window) {
                     w.services = services.clone();
