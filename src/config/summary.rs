@@ -11,6 +11,7 @@ use super::Config;
 use super::model::*;
 use super::time::TimeOfDay;
 use super::validate::{ALL_DAYS, day_name};
+use crate::devices::profile::Protocol;
 
 /// Holidays, make-up days and closures listed at most.
 pub const MAX_UPCOMING: usize = 10;
@@ -38,6 +39,7 @@ pub fn summary_on(config: &Config, today: NaiveDate) -> String {
     caps(&mut out, c);
     sessions(&mut out, &c.calendar);
     upcoming(&mut out, &c.calendar, today);
+    buses(&mut out, config);
     out
 }
 
@@ -457,6 +459,66 @@ fn upcoming(out: &mut String, cal: &CalendarConfig, today: NaiveDate) {
             );
         }
         more(out, closures.len());
+    }
+}
+
+fn parity_letter(parity: Parity) -> char {
+    match parity {
+        Parity::None => 'N',
+        Parity::Even => 'E',
+        Parity::Odd => 'O',
+    }
+}
+
+/// One line per bus: name, port, line settings, its devices by protocol.
+fn buses(out: &mut String, config: &Config) {
+    let c = &config.file;
+    if c.buses.is_empty() {
+        let _ = writeln!(out, "buses: none (no devices are driven)");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "buses: {}, {} device{}",
+        c.buses.len(),
+        c.devices.len(),
+        if c.devices.len() == 1 { "" } else { "s" }
+    );
+    for b in &c.buses {
+        let mut tally: BTreeMap<Protocol, usize> = BTreeMap::new();
+        for d in c.devices.iter().filter(|d| d.bus == b.name) {
+            *tally
+                .entry(config.device_profile(d).protocol())
+                .or_default() += 1;
+        }
+        let pacing = if b.wire_speed {
+            " (paced at wire speed)"
+        } else {
+            ""
+        };
+        let n: usize = tally.values().sum();
+        let devices = if n == 0 {
+            "no devices".to_string()
+        } else {
+            let by_protocol: Vec<(&str, usize)> = Protocol::ALL
+                .iter()
+                .map(|p| (p.name(), tally.get(p).copied().unwrap_or(0)))
+                .collect();
+            format!(
+                "{n} device{} ({})",
+                if n == 1 { "" } else { "s" },
+                counts(&by_protocol)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "  {}: port {}{pacing}, {} baud 8{}{}, {devices}",
+            b.name,
+            b.port,
+            b.baud,
+            parity_letter(b.parity),
+            b.stop_bits
+        );
     }
 }
 

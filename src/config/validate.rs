@@ -17,9 +17,12 @@
 //!   (cross-department windows are `comprehensive`, 无差别受理);
 //! - every service must be served by at least one window, open or not;
 //! - a supervisor (电子监察) holds no other role;
-//! - a make-up workday (调休) is a Saturday or Sunday and not a holiday.
+//! - a make-up workday (调休) is a Saturday or Sunday and not a holiday;
+//! - a real serial port belongs to one `[[bus]]` (only `"sim"` may repeat);
+//! - a device serves one window or one zone, as its protocol says; a device
+//!   without a Modbus address (voice chip, BX-5K) is alone on its bus.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
@@ -33,6 +36,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::locate::Locator;
 use super::model::*;
 use super::time::TimeOfDay;
+use crate::devices::profile::{Profile, Protocol};
 
 /// One problem in a configuration file: where, which field, what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +132,17 @@ pub const REQUEUE_AFTER_MAX: u32 = 100;
 pub const REQUEUE_MAX: u32 = 5;
 pub const ISSUE_CUTOFF_LIMIT: u32 = 240;
 pub const HOLIDAY_MAX_DAYS: i64 = 31;
+/// Serial ports (RS-485 lines) one hall may drive.
+pub const MAX_BUSES: usize = 64;
+/// Devices on all buses together.
+pub const MAX_DEVICES: usize = 2048;
+pub const BAUD_RATES: [u32; 8] = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200];
+pub const TIMEOUT_MS_MIN: u32 = 10;
+pub const TIMEOUT_MS_MAX: u32 = 5000;
+pub const GAP_MS_MAX: u32 = 1000;
+pub const OFFLINE_AFTER_MAX: u32 = 20;
+/// Highest Modbus RTU slave address (0 is broadcast).
+pub const UNIT_MAX: u8 = 247;
 
 /// Window kinds that may have no services: walk-up desks where nobody is called.
 pub const WALK_UP_KINDS: [WindowKind; 4] = [
@@ -137,8 +152,20 @@ pub const WALK_UP_KINDS: [WindowKind; 4] = [
     WindowKind::Leader,
 ];
 
-/// Parses TOML into the model and runs every semantic check.
+/// Parses TOML into the model and runs every semantic check; devices are
+/// checked against the built-in profiles.
 pub fn parse_and_validate(source_name: &str, text: &str) -> Result<HallConfig, ConfigErrors> {
+    let profiles = super::builtin_profiles()?;
+    parse_and_validate_with(source_name, text, &profiles)
+}
+
+/// [`parse_and_validate`] with the device profiles given (keyed by file name,
+/// `generic-keypad.toml`).
+pub fn parse_and_validate_with(
+    source_name: &str,
+    text: &str,
+    profiles: &BTreeMap<String, Profile>,
+) -> Result<HallConfig, ConfigErrors> {
     let locator = Locator::new(text);
     let config = parse(source_name, text, &locator)?;
     let mut ck = Checker {
@@ -159,6 +186,8 @@ pub fn parse_and_validate(source_name: &str, text: &str) -> Result<HallConfig, C
     check_calendar(&config, &mut ck);
     check_api_keys(&config, &mut ck);
     check_server(&config, &mut ck);
+    check_buses(&config, &mut ck);
+    check_devices(&config, profiles, &mut ck);
     ck.finish().map(|()| config)
 }
 
@@ -220,8 +249,8 @@ fn parse(file: &str, text: &str, loc: &Locator<'_>) -> Result<HallConfig, Config
     }
 }
 
-const TOP_KEYS: &str =
-    "`hall`, `zone`, `department`, `service`, `window`, `staff`, `priority`, `routing`, `calendar`";
+const TOP_KEYS: &str = "`hall`, `zone`, `department`, `service`, `window`, `staff`, `priority`, `routing`, \
+     `calendar`, `api_key`, `server`, `bus`, `device`";
 const CALENDAR_KEYS: &str =
     "`issue_cutoff_minutes`, `extended_service`, `session`, `holiday`, `makeup_workday`, `closure`";
 
@@ -248,6 +277,10 @@ fn item_errors(root: &DeTable<'_>) -> Vec<RawError> {
             "priority" => de_each::<PriorityConfig>(value, &mut out),
             "routing" => de_one::<RoutingConfig>(value, &mut out),
             "calendar" => calendar_item_errors(value, &mut out),
+            "api_key" => de_each::<ApiKeyConfig>(value, &mut out),
+            "server" => de_one::<ServerConfig>(value, &mut out),
+            "bus" => de_each::<BusConfig>(value, &mut out),
+            "device" => de_each::<DeviceConfig>(value, &mut out),
             other => out.push(RawError {
                 message: format!("unknown key `{other}`, expected one of {TOP_KEYS}"),
                 span: Some(key.span()),
@@ -358,6 +391,7 @@ fn humanize(message: &str, source: &str) -> String {
             "expected u32",
             "expected a whole number from 0 to 4294967295",
         )
+        .replace("expected u8", "expected a whole number from 0 to 255")
         .replace(
             "expected i32",
             "expected a whole number (e.g. 2, or -1 for a basement)",
@@ -1506,6 +1540,428 @@ fn check_closures(cal: &CalendarConfig, ck: &mut Checker<'_>) {
                     "notice is {n} characters long; at most {MAX_NOTICE_CHARS} fit the hall boards"
                 ),
             );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Buses and devices.
+
+/// The profile a device's `profile = "…"` names: a file name under
+/// `firmware-config/profiles/`, with or without `.toml`.
+pub(crate) fn find_profile<'p>(
+    profiles: &'p BTreeMap<String, Profile>,
+    name: &str,
+) -> Option<&'p Profile> {
+    if name.ends_with(".toml") {
+        profiles.get(name)
+    } else {
+        profiles.get(&format!("{name}.toml"))
+    }
+}
+
+/// Why `port` cannot be a bus's port, or `None` when it can.
+pub(crate) fn port_problem(port: &str) -> Option<String> {
+    const HOW: &str = "write the serial device's absolute path, best a stable name such as \
+                       \"/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K4Q2L-if00-port0\" (or \"/dev/ttyUSB0\"), \
+                       or \"sim\" for the built-in simulator";
+    if port.is_empty() {
+        Some(format!("port must not be empty; {HOW}"))
+    } else if port != SIM_PORT && !port.starts_with('/') {
+        Some(format!(
+            "port \"{port}\" is neither \"sim\" nor an absolute path; {HOW}"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Whether devices of `protocol` serve a window (else a zone).
+pub(crate) fn serves_window(protocol: Protocol) -> bool {
+    match protocol {
+        Protocol::ModbusWindowIndicator | Protocol::ModbusKeypad | Protocol::ModbusEvaluator => {
+            true
+        }
+        Protocol::ModbusTextBoard
+        | Protocol::OnbonBx5kText
+        | Protocol::Syn6288
+        | Protocol::Xfs5152 => false,
+    }
+}
+
+fn is_voice(protocol: Protocol) -> bool {
+    matches!(protocol, Protocol::Syn6288 | Protocol::Xfs5152)
+}
+
+/// `1–18, 21–32`: sorted numbers as runs (at most 10 runs, then `…`).
+fn number_runs(numbers: &BTreeSet<u32>) -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &n in numbers {
+        match runs.last_mut() {
+            Some((_, last)) if n == *last + 1 => *last = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let mut shown: Vec<String> = runs
+        .iter()
+        .take(10)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}–{b}")
+            }
+        })
+        .collect();
+    if runs.len() > 10 {
+        shown.push("…".into());
+    }
+    shown.join(", ")
+}
+
+fn check_buses(c: &HallConfig, ck: &mut Checker<'_>) {
+    if c.buses.len() > MAX_BUSES {
+        ck.error(
+            format!("bus[{MAX_BUSES}]"),
+            format!(
+                "{} buses are defined; a hall may drive at most {MAX_BUSES} serial ports and a file with \
+                 more is refused — put more devices on each RS-485 line (up to 247 Modbus units each)",
+                c.buses.len()
+            ),
+        );
+    }
+    for (i, b) in c.buses.iter().enumerate() {
+        let at = |key: &str| format!("bus[{i}].{key}");
+        check_id(ck, at("name"), &b.name);
+        if let Some(problem) = port_problem(&b.port) {
+            ck.error(at("port"), problem);
+        }
+        if !BAUD_RATES.contains(&b.baud) {
+            let allowed = BAUD_RATES.map(|r| r.to_string()).join(", ");
+            ck.error(
+                at("baud"),
+                format!(
+                    "baud {} is not supported; allowed: {allowed} (window indicators, keypads and voice \
+                     chips usually run at 9600)",
+                    b.baud
+                ),
+            );
+        }
+        if !matches!(b.stop_bits, 1 | 2) {
+            ck.error(
+                at("stop_bits"),
+                format!("stop_bits {} is not allowed; write 1 or 2", b.stop_bits),
+            );
+        }
+        if !(TIMEOUT_MS_MIN..=TIMEOUT_MS_MAX).contains(&b.timeout_ms) {
+            ck.error(
+                at("timeout_ms"),
+                format!(
+                    "timeout_ms {} is out of range; a request waits {TIMEOUT_MS_MIN}–{TIMEOUT_MS_MAX} ms for \
+                     its reply (default 150)",
+                    b.timeout_ms
+                ),
+            );
+        }
+        if let Some(gap) = b.gap_ms
+            && gap > GAP_MS_MAX
+        {
+            ck.error(
+                at("gap_ms"),
+                format!(
+                    "gap_ms {gap} is out of range; allowed 0–{GAP_MS_MAX} ms of silence between frames, or \
+                     leave it out for 3.5 character times (Modbus RTU)"
+                ),
+            );
+        }
+        if !(1..=OFFLINE_AFTER_MAX).contains(&b.offline_after) {
+            ck.error(
+                at("offline_after"),
+                format!(
+                    "offline_after {} is out of range; allowed 1–{OFFLINE_AFTER_MAX} failed requests in a row \
+                     before a device counts as offline",
+                    b.offline_after
+                ),
+            );
+        }
+        if b.wire_speed && b.port != SIM_PORT {
+            ck.error(
+                at("wire_speed"),
+                "wire_speed = true is allowed only with port = \"sim\": it makes the simulator pace bytes at \
+                 the baud rate, while a real port always runs at wire speed; remove it",
+            );
+        }
+    }
+    check_unique(
+        ck,
+        "bus",
+        "name",
+        c.buses.iter().map(|b| b.name.as_str()),
+        "each bus needs its own name (devices name their bus)",
+    );
+    check_unique(
+        ck,
+        "bus",
+        "port",
+        c.buses.iter().map(|b| {
+            if b.port == SIM_PORT {
+                ""
+            } else {
+                b.port.as_str()
+            }
+        }),
+        "one serial port is one bus, mastered by one task: put all devices of that RS-485 line on one \
+         [[bus]] (only \"sim\" may repeat)",
+    );
+}
+
+fn check_devices(c: &HallConfig, profiles: &BTreeMap<String, Profile>, ck: &mut Checker<'_>) {
+    if c.devices.len() > MAX_DEVICES {
+        ck.error(
+            format!("device[{MAX_DEVICES}]"),
+            format!(
+                "{} devices are defined; a hall may have at most {MAX_DEVICES} and a file with more is refused",
+                c.devices.len()
+            ),
+        );
+    }
+    let buses: HashSet<&str> = c.buses.iter().map(|b| b.name.as_str()).collect();
+    let protocols: Vec<Option<Protocol>> = c
+        .devices
+        .iter()
+        .map(|d| find_profile(profiles, &d.profile).map(Profile::protocol))
+        .collect();
+    for (i, d) in c.devices.iter().enumerate() {
+        if !buses.contains(d.bus.as_str()) {
+            let known = known(&d.bus, c.buses.iter().map(|b| b.name.as_str()));
+            ck.error(
+                format!("device[{i}].bus"),
+                format!(
+                    "bus \"{}\" is not defined; use the name of a [[bus]] ({known})",
+                    d.bus
+                ),
+            );
+        }
+        match protocols[i] {
+            Some(protocol) => {
+                check_device_target(ck, c, i, d, protocol);
+                check_device_unit(ck, i, d, protocol);
+            }
+            None => {
+                let wanted = d.profile.trim_end_matches(".toml");
+                let known = known(wanted, profiles.keys().map(|k| k.trim_end_matches(".toml")));
+                ck.error(
+                    format!("device[{i}].profile"),
+                    format!(
+                        "profile \"{}\" is not a built-in profile; name a file of firmware-config/profiles/, \
+                         with or without .toml ({known})",
+                        d.profile
+                    ),
+                );
+                if d.window.is_some() == d.zone.is_some() {
+                    ck.error(
+                        format!("device[{i}]"),
+                        "a device serves exactly one window (window = N) or one zone (zone = \"…\")",
+                    );
+                }
+            }
+        }
+    }
+    check_device_sharing(c, &protocols, ck);
+}
+
+/// `profile "generic-keypad" (protocol modbus-keypad)`.
+fn profile_is(d: &DeviceConfig, protocol: Protocol) -> String {
+    format!("profile \"{}\" (protocol {protocol})", d.profile)
+}
+
+/// Exactly one of window / zone, the right one for the protocol, and defined.
+fn check_device_target(
+    ck: &mut Checker<'_>,
+    c: &HallConfig,
+    i: usize,
+    d: &DeviceConfig,
+    protocol: Protocol,
+) {
+    let at = |key: &str| format!("device[{i}].{key}");
+    let what = profile_is(d, protocol);
+    if serves_window(protocol) {
+        if d.zone.is_some() {
+            let fix = if d.window.is_some() {
+                "remove zone"
+            } else {
+                "write window = N (the number of a [[window]]) instead of zone"
+            };
+            ck.error(
+                at("zone"),
+                format!("{what} serves one window, not a zone; {fix} — a device serves exactly one window or one zone"),
+            );
+        }
+        match d.window {
+            None if d.zone.is_none() => ck.error(
+                at("window"),
+                format!("{what} serves one window; add window = N (the number of a [[window]])"),
+            ),
+            Some(n) if !c.windows.iter().any(|w| w.number == n) => {
+                let numbers: BTreeSet<u32> = c.windows.iter().map(|w| w.number).collect();
+                ck.error(
+                    at("window"),
+                    format!(
+                        "window {n} is not defined; use the number of a [[window]] (windows: {})",
+                        number_runs(&numbers)
+                    ),
+                );
+            }
+            _ => {}
+        }
+    } else {
+        if d.window.is_some() {
+            let fix = if d.zone.is_some() {
+                "remove window"
+            } else {
+                "write zone = \"…\" (the id of a [[zone]]) instead of window"
+            };
+            ck.error(
+                at("window"),
+                format!("{what} serves a zone, not a window; {fix} — a device serves exactly one window or one zone"),
+            );
+        }
+        match &d.zone {
+            None if d.window.is_none() => ck.error(
+                at("zone"),
+                format!("{what} serves a zone; add zone = \"…\" (the id of a [[zone]])"),
+            ),
+            Some(z) if !c.zones.iter().any(|x| x.id == *z) => {
+                let known = known(z, c.zones.iter().map(|x| x.id.as_str()));
+                ck.error(
+                    at("zone"),
+                    format!("zone \"{z}\" is not defined; use the id of a [[zone]] ({known})"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A Modbus device needs its address 1–247; the others have none.
+fn check_device_unit(ck: &mut Checker<'_>, i: usize, d: &DeviceConfig, protocol: Protocol) {
+    let field = format!("device[{i}].unit");
+    let what = profile_is(d, protocol);
+    match (protocol.is_modbus(), d.unit) {
+        (true, None) => ck.error(
+            field,
+            format!(
+                "{what} is a Modbus slave: add unit = 1–{UNIT_MAX}, the address set on the device (unique on its bus)"
+            ),
+        ),
+        (true, Some(unit)) if unit == 0 || unit > UNIT_MAX => ck.error(
+            field,
+            format!(
+                "unit {unit} is out of range; Modbus addresses are 1–{UNIT_MAX} (0 is broadcast, which no device answers)"
+            ),
+        ),
+        (false, Some(_)) => ck.error(
+            field,
+            format!("{what} has no Modbus address; remove unit (the device must be alone on its bus)"),
+        ),
+        _ => {}
+    }
+}
+
+/// Units unique per bus, address-less devices alone on their bus, at most one
+/// keypad and one evaluator per window, at most one voice chip per zone.
+fn check_device_sharing(c: &HallConfig, protocols: &[Option<Protocol>], ck: &mut Checker<'_>) {
+    let mut on_bus: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, d) in c.devices.iter().enumerate() {
+        on_bus.entry(d.bus.as_str()).or_default().push(i);
+    }
+    let mut units: HashMap<(&str, u8), usize> = HashMap::new();
+    let mut per_window: HashMap<(u32, Protocol), usize> = HashMap::new();
+    let mut voices: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in c.devices.iter().enumerate() {
+        let Some(protocol) = protocols[i] else {
+            continue;
+        };
+        if protocol.is_modbus()
+            && let Some(unit) = d.unit
+            && (1..=UNIT_MAX).contains(&unit)
+        {
+            if let Some(&j) = units.get(&(d.bus.as_str(), unit)) {
+                let earlier = ck.at_line(&format!("device[{j}].unit"));
+                ck.error(
+                    format!("device[{i}].unit"),
+                    format!(
+                        "unit {unit} is already used on bus \"{}\" by device[{j}]{earlier}; each device on a bus \
+                         needs its own address",
+                        d.bus
+                    ),
+                );
+            } else {
+                units.insert((d.bus.as_str(), unit), i);
+            }
+        }
+        if !protocol.is_modbus() {
+            let others: Vec<usize> = on_bus[d.bus.as_str()]
+                .iter()
+                .copied()
+                .filter(|&j| j != i)
+                .collect();
+            if let Some(&j) = others.first() {
+                let earlier = ck.at_line(&format!("device[{j}]"));
+                let more = match others.len() {
+                    1 => String::new(),
+                    n => format!(" and {} more", n - 1),
+                };
+                ck.error(
+                    format!("device[{i}].bus"),
+                    format!(
+                        "{} has no address, so it must be the only device on its bus; bus \"{}\" also \
+                         carries device[{j}]{earlier}{more} — give it a [[bus]] of its own",
+                        profile_is(d, protocol),
+                        d.bus
+                    ),
+                );
+            }
+        }
+        if matches!(protocol, Protocol::ModbusKeypad | Protocol::ModbusEvaluator)
+            && let Some(window) = d.window
+        {
+            if let Some(&j) = per_window.get(&(window, protocol)) {
+                let earlier = ck.at_line(&format!("device[{j}]"));
+                let (kind, why) = if protocol == Protocol::ModbusKeypad {
+                    ("a keypad", "its keys act for the staff signed in there")
+                } else {
+                    (
+                        "an evaluator",
+                        "each rating belongs to the ticket just finished there",
+                    )
+                };
+                ck.error(
+                    format!("device[{i}].window"),
+                    format!(
+                        "window {window} already has {kind}: device[{j}]{earlier}; a window has at most one \
+                         ({why})"
+                    ),
+                );
+            } else {
+                per_window.insert((window, protocol), i);
+            }
+        }
+        if is_voice(protocol)
+            && let Some(zone) = d.zone.as_deref()
+        {
+            if let Some(&j) = voices.get(zone) {
+                let earlier = ck.at_line(&format!("device[{j}]"));
+                ck.error(
+                    format!("device[{i}].zone"),
+                    format!(
+                        "zone \"{zone}\" already has a voice chip: device[{j}]{earlier}; a zone has at most one, \
+                         so its calls are spoken in order and never over each other"
+                    ),
+                );
+            } else {
+                voices.insert(zone, i);
+            }
         }
     }
 }
