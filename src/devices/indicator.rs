@@ -350,7 +350,14 @@ impl WindowIndicatorProfile {
         } else {
             &[]
         };
-        let runs = image::diff(last, desired, always, self.max_write_registers);
+        let mut runs = image::diff(last, desired, always, self.max_write_registers);
+        // The mode last: the new text is in place when the number starts
+        // flashing, so no citizen sees "calling" over the old text.
+        let mode = self.mode_register;
+        runs.sort_by_key(|r| {
+            let end = usize::from(r.start) + r.values.len();
+            (usize::from(r.start)..end).contains(&usize::from(mode))
+        });
         image::write_requests(unit, &runs)
     }
 
