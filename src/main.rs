@@ -42,6 +42,33 @@ enum Cmd {
         data: DataArg,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Point bus NAME at another port, keeping the rest of the
+        /// configuration (e.g. one real device on a USB adapter). Repeatable.
+        #[arg(long = "bus", value_name = "NAME=PATH")]
+        buses: Vec<String>,
+        /// Do not print what simulated devices show and say.
+        #[arg(long)]
+        quiet_sim: bool,
+    },
+    /// Simulate the configuration's `port = "sim"` buses on PTYs for another
+    /// hallq process (`hallq serve --bus NAME=/dev/pts/N`); commands on stdin.
+    Sim {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Speaking time of the simulated TTS chips per character.
+        #[arg(long, default_value_t = 250, value_name = "MS")]
+        speech_ms_per_char: u64,
+    },
+    /// Commissioning, with the daemon stopped: list the devices and whether
+    /// they answer, show a test pattern, re-address a window indicator.
+    Devices {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Point bus NAME at another port (as for `serve`). Repeatable.
+        #[arg(long = "bus", value_name = "NAME=PATH")]
+        buses: Vec<String>,
+        #[command(subcommand)]
+        action: Option<DevicesCmd>,
     },
     /// Validate a hall configuration and print a summary.
     Check { file: PathBuf },
@@ -88,6 +115,23 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum DevicesCmd {
+    /// Every bus and device, and whether it answers (the default).
+    List,
+    /// A test pattern on every display of a window (number) or zone (id),
+    /// and a test sentence on its voice chip.
+    Test { target: String },
+    /// Give the window indicator at --bus/--unit a new Modbus address.
+    SetAddress {
+        #[arg(long)]
+        bus: String,
+        #[arg(long)]
+        unit: u8,
+        new_unit: u8,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -101,6 +145,8 @@ fn main() -> ExitCode {
         config: None,
         data: DataArg { data: None },
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        buses: Vec::new(),
+        quiet_sim: false,
     });
     match run(command) {
         Ok(code) => code,
@@ -142,8 +188,11 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             config,
             data,
             listen,
+            buses,
+            quiet_sim,
         } => {
-            let config = load_config(config.as_deref())?;
+            let mut config = load_config(config.as_deref())?;
+            override_buses(&mut config, &buses)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -151,7 +200,31 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 config,
                 data_dir: data_dir(&data),
                 listen,
+                print_sim: !quiet_sim,
             }))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Devices {
+            config,
+            buses,
+            action,
+        } => {
+            let mut config = load_config(config.as_deref())?;
+            override_buses(&mut config, &buses)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(devices_command(config, action.unwrap_or(DevicesCmd::List)))
+        }
+        Cmd::Sim {
+            config,
+            speech_ms_per_char,
+        } => {
+            let config = load_config(config.as_deref())?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(hallq::sim::cli::run(config, speech_ms_per_char))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Check { file } => match Config::load(&file) {
@@ -385,4 +458,97 @@ fn describe(hall: &Hall, at_ms: Millis) -> String {
 fn number_of(hall: &Hall, id: hallq::queue::TicketId) -> String {
     hall.ticket(id)
         .map_or_else(|| format!("#{id}"), |t| t.number.clone())
+}
+
+/// Applies `--bus NAME=PATH` options.
+fn override_buses(config: &mut Config, buses: &[String]) -> anyhow::Result<()> {
+    for b in buses {
+        let Some((name, path)) = b.split_once('=') else {
+            bail!("--bus {b}: expected NAME=PATH, e.g. --bus floor1=/dev/ttyUSB0");
+        };
+        config
+            .set_bus_port(name, path)
+            .map_err(|e| anyhow::anyhow!("--bus {b}: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<ExitCode> {
+    use hallq::devices::bus::commission::Commission;
+    let config = Arc::new(config);
+    if config.devices().is_empty() {
+        println!("{}: no devices configured", config.source_name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sim = hallq::daemon::devices::start_sim(&config)?;
+    let mut c = Commission::open(config.clone(), hallq::daemon::devices::opener(sim.clone()));
+    let describe = |i: usize| {
+        let d = &config.devices()[i];
+        let serves = match (&d.window, &d.zone) {
+            (Some(w), _) => format!("window {w}"),
+            (None, Some(z)) => format!("zone {z}"),
+            _ => String::new(),
+        };
+        let unit = d.unit.map_or("-".to_string(), |u| u.to_string());
+        format!(
+            "{:<12} {:>4}  {:<28} {:<18}",
+            d.bus, unit, d.profile, serves
+        )
+    };
+    let print = |outcomes: &[hallq::devices::bus::commission::Outcome]| {
+        let mut failed = 0;
+        for o in outcomes {
+            let verdict = match &o.result {
+                Ok(()) => "ok".to_string(),
+                Err(e) => {
+                    failed += 1;
+                    format!("FAILED: {e}")
+                }
+            };
+            println!("{}  {verdict}", describe(o.device));
+        }
+        failed
+    };
+    let failed = match action {
+        DevicesCmd::List => {
+            for bus in config.buses() {
+                let n = config
+                    .devices()
+                    .iter()
+                    .filter(|d| d.bus == bus.name)
+                    .count();
+                println!(
+                    "bus {:<12} {} @ {} baud, timeout {} ms, {n} devices",
+                    bus.name, bus.port, bus.baud, bus.timeout_ms
+                );
+            }
+            println!();
+            print(&c.list().await)
+        }
+        DevicesCmd::Test { target } => {
+            let outcomes = c.test(&target).await.map_err(|e| anyhow::anyhow!(e))?;
+            print(&outcomes)
+        }
+        DevicesCmd::SetAddress {
+            bus,
+            unit,
+            new_unit,
+        } => match c.set_address(&bus, unit, new_unit).await {
+            Ok(()) => {
+                println!(
+                    "unit {unit} on bus {bus} now answers at {new_unit}: update its [[device]] unit"
+                );
+                0
+            }
+            Err(e) => {
+                println!("set-address failed: {e}");
+                1
+            }
+        },
+    };
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

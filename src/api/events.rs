@@ -3,6 +3,11 @@
 //! `?after=`) gets every later event once, in order: first from the journal,
 //! then live. A subscriber too slow for the live buffer catches up from the
 //! journal the same way. Screens get events without personal data.
+//!
+//! Device health changes (a device went offline, came back) come as
+//! `event: device` messages without an `id:`: they are not journal events,
+//! so they neither advance nor break resumption; the current state of
+//! every device is in `GET /api/v1/hall`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -23,6 +28,7 @@ use super::error::ApiError;
 use super::extract::ApiQuery;
 use super::views;
 use crate::daemon::Published;
+use crate::devices::bus::DeviceChange;
 use crate::journal::JournalReader;
 use crate::queue::{Event, Millis};
 
@@ -75,7 +81,8 @@ pub async fn events(
     let after = q.after.or(header_id).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     let auditor = caller.is_auditor();
-    tokio::spawn(pump(state, live, after, auditor, tx));
+    let devices = state.devices.as_ref().map(|r| r.subscribe());
+    tokio::spawn(pump(state, live, devices, after, auditor, tx));
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -117,6 +124,7 @@ fn message(
 async fn pump(
     state: AppState,
     mut live: broadcast::Receiver<Arc<Published>>,
+    mut devices: Option<broadcast::Receiver<DeviceChange>>,
     mut sent: u64,
     auditor: bool,
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
@@ -155,7 +163,18 @@ async fn pump(
         }
         // Live, skipping what the journal already gave.
         loop {
-            match live.recv().await {
+            let received = tokio::select! {
+                r = live.recv() => r,
+                change = device_change(&mut devices) => {
+                    if let Some(change) = change
+                        && tx.send(device_message(tz, &change)).await.is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            match received {
                 Ok(p) if p.seq <= sent => continue,
                 Ok(p) if p.seq == sent + 1 => {
                     if visible(&p.event, auditor)
@@ -175,4 +194,39 @@ async fn pump(
             }
         }
     }
+}
+
+/// The next device change; pending forever without devices, and `None`
+/// after a lag (the client reads `GET /api/v1/hall` for the state).
+async fn device_change(
+    devices: &mut Option<broadcast::Receiver<DeviceChange>>,
+) -> Option<DeviceChange> {
+    let Some(rx) = devices.as_mut() else {
+        return std::future::pending().await;
+    };
+    match rx.recv().await {
+        Ok(change) => Some(change),
+        Err(broadcast::error::RecvError::Lagged(_)) => None,
+        Err(broadcast::error::RecvError::Closed) => {
+            *devices = None;
+            None
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct DeviceMessage<'a> {
+    at: String,
+    kind: &'static str,
+    device: &'a DeviceChange,
+}
+
+fn device_message(tz: chrono_tz::Tz, change: &DeviceChange) -> Result<SseEvent, Infallible> {
+    let data = DeviceMessage {
+        at: views::time(tz, change.at_ms),
+        kind: "device",
+        device: change,
+    };
+    let json = serde_json::to_string(&data).unwrap_or_default();
+    Ok(SseEvent::default().event("device").data(json))
 }

@@ -27,12 +27,15 @@ pub async fn get_hall(
 ) -> Result<Json<HallView>, ApiError> {
     caller.require(Need::ReadHall)?;
     let now = SystemClock.now_ms();
-    Ok(Json(
-        state
-            .hall
-            .query(move |hall, seq| views::hall_view(hall, seq, now))
-            .await?,
-    ))
+    let mut view = state
+        .hall
+        .query(move |hall, seq| views::hall_view(hall, seq, now))
+        .await?;
+    view.devices = state
+        .devices
+        .as_ref()
+        .map(|r| views::DevicesView::new(r.statuses()));
+    Ok(Json(view))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -52,6 +52,8 @@ pub struct AppState {
     /// The hall's key for person hashes.
     pub person_key: Arc<Vec<u8>>,
     pub limits: Arc<RateLimiter>,
+    /// The device layer's health, when the hall has devices.
+    pub devices: Option<Arc<crate::devices::bus::Registry>>,
 }
 
 impl AppState {
@@ -80,7 +82,14 @@ impl AppState {
             journal_path,
             person_key: Arc::new(person_key),
             limits: Arc::new(limits),
+            devices: None,
         }
+    }
+
+    /// Adds the device layer's health to the hall view and the event stream.
+    pub fn with_devices(mut self, registry: Arc<crate::devices::bus::Registry>) -> AppState {
+        self.devices = Some(registry);
+        self
     }
 }
 

@@ -314,11 +314,7 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
             promoted: c.promoted,
         })
         .collect();
-    let waiting = window
-        .services
-        .iter()
-        .map(|s| hall.waiting_for(&s.service))
-        .sum();
+    let waiting = hall.waiting_for_window(window.number);
     Some(WindowDetail {
         window,
         next,
@@ -362,6 +358,33 @@ pub struct HallView {
     pub services: Vec<ServiceView>,
     pub windows: Vec<WindowView>,
     pub notices: Vec<NoticeView>,
+    /// The RS-485 devices and their health (absent when the hall has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub devices: Option<DevicesView>,
+}
+
+/// Device health at a glance, and per device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DevicesView {
+    pub online: usize,
+    pub offline: usize,
+    /// Not talked to yet.
+    pub unknown: usize,
+    pub list: Vec<crate::devices::bus::DeviceStatus>,
+}
+
+impl DevicesView {
+    pub fn new(list: Vec<crate::devices::bus::DeviceStatus>) -> DevicesView {
+        use crate::devices::bus::Link;
+        let count = |link| list.iter().filter(|d| d.health.link == link).count();
+        DevicesView {
+            online: count(Link::Online),
+            offline: count(Link::Offline),
+            unknown: count(Link::Unknown),
+            list,
+        }
+    }
 }
 
 pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
@@ -415,5 +438,6 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
         services,
         windows,
         notices,
+        devices: None,
     }
 }

@@ -2,6 +2,7 @@
 //! publishes; start-up replay; the calendar ticker; clean shutdown.
 
 pub mod clock;
+pub mod devices;
 pub mod idempotency;
 pub mod owner;
 pub mod replay;

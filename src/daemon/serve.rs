@@ -17,6 +17,8 @@ pub struct ServeOptions {
     pub config: Config,
     pub data_dir: PathBuf,
     pub listen: SocketAddr,
+    /// Print what the simulated devices show and say (the demo's default).
+    pub print_sim: bool,
 }
 
 /// How often the owner re-checks the calendar (day roll-over, sessions).
@@ -59,13 +61,19 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if config.source_name == crate::config::DEMO_HALL_NAME {
         print_demo_credentials(&config, opts.listen);
     }
-    let state = crate::api::AppState::new(
+    let devices = super::devices::start(config.clone(), handle.clone(), opts.print_sim)
+        .await
+        .context("starting the device layer")?;
+    let mut state = crate::api::AppState::new(
         handle.clone(),
         accounts,
         config.clone(),
         journal_path.clone(),
         person_key,
     );
+    if let Some(d) = &devices {
+        state = state.with_devices(d.devices.registry.clone());
+    }
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = std::net::TcpListener::bind(opts.listen)
         .with_context(|| format!("binding {}", opts.listen))?;

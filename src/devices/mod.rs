@@ -25,6 +25,7 @@
 //! and every buffer and count has a limit named next to it.
 
 pub mod board;
+pub mod bus;
 pub mod bx5k;
 pub mod crc;
 pub mod desired;

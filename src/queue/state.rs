@@ -237,6 +237,16 @@ impl Hall {
         self.s.queues.waiting_for(service)
     }
 
+    /// Tickets waiting in the lines of the services window `n` serves.
+    pub fn waiting_for_window(&self, n: WindowNo) -> usize {
+        self.window(n).map_or(0, |w| {
+            w.services
+                .iter()
+                .map(|s| self.waiting_for(&s.service))
+                .sum()
+        })
+    }
+
     pub fn queues(&self) -> &Queues {
         &self.s.queues
     }

@@ -1,0 +1,504 @@
+//! The reconciler: a replica of the hall, fed by committed events, from
+//! which the desired content of every device is derived (DESIGN.md §4
+//! invariant 4), and the way back: key presses and ratings as commands.
+//!
+//! The replica is the owner's hall as of the last event taken in: the
+//! owner publishes only committed events (invariant 2), so no device shows
+//! what the journal does not hold. After a lag (the broadcast dropped
+//! events) the replica is fetched whole again.
+//!
+//! Evaluations: when a ticket is finished at a window with an evaluator,
+//! its 请评价 lamp lights; a rating is recorded against that ticket; no
+//! rating before the profile's timeout, or before the window calls its
+//! next ticket, is recorded as *not rated*. All of this survives a restart
+//! (the awaiting ticket is part of the hall).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, mpsc};
+
+use crate::config::Config;
+use crate::daemon::owner::{HallHandle, Published, SubmitError};
+use crate::devices::board::BoardCall;
+use crate::devices::desired::{RecentCalls, board_for, indicator_for};
+use crate::devices::evaluator::EvaluatorScreen;
+use crate::devices::keypad::KeypadScreen;
+use crate::devices::profile::DeviceProfile;
+use crate::devices::voice::{Announcement, VoiceLimits, VoiceQueue};
+use crate::queue::command::Command;
+use crate::queue::event::Event;
+use crate::queue::state::Hall;
+use crate::queue::types::{Actor, Millis, TicketId, WindowNo};
+
+use super::keys::{self, KeyAction};
+use super::task::NowFn;
+use super::{BusShared, Content, Input, Press, Serves, Target};
+
+/// How long a keypad shows why a key was refused.
+pub const MESSAGE_SHOWN: Duration = Duration::from_secs(3);
+/// How often timeouts (evaluations, keypad messages) are looked at.
+pub const TICK: Duration = Duration::from_millis(250);
+/// Inputs waiting for the hub.
+pub const INPUTS_CAPACITY: usize = 256;
+
+/// Where a device's desired content goes.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub bus: usize,
+    pub slot: usize,
+}
+
+/// A device as the hub needs it.
+pub struct HubDevice {
+    pub serves: Serves,
+    pub profile: DeviceProfile,
+    pub place: Place,
+    pub client: String,
+    /// The content last handed to the bus.
+    last: Option<Content>,
+    seq: u64,
+    flash: u64,
+}
+
+impl HubDevice {
+    pub fn new(serves: Serves, profile: DeviceProfile, place: Place, client: String) -> HubDevice {
+        HubDevice {
+            serves,
+            profile,
+            place,
+            client,
+            last: None,
+            seq: 0,
+            flash: 0,
+        }
+    }
+}
+
+pub struct Hub {
+    pub config: Arc<Config>,
+    pub handle: HallHandle,
+    pub devices: Vec<HubDevice>,
+    pub buses: Vec<Arc<BusShared>>,
+    pub now_ms: NowFn,
+    hall: Hall,
+    seq: u64,
+    recent: RecentCalls,
+    /// Keypad messages (a refusal) until they expire.
+    messages: HashMap<usize, (String, Instant)>,
+    /// Evaluations prompted again by the staff (key 9): ticket → since.
+    prompted: HashMap<TicketId, Millis>,
+    /// Not-rated verdicts already sent, so a tick does not send them twice.
+    closing: HashSet<TicketId>,
+}
+
+impl Hub {
+    pub async fn new(
+        config: Arc<Config>,
+        handle: HallHandle,
+        devices: Vec<HubDevice>,
+        buses: Vec<Arc<BusShared>>,
+        now_ms: NowFn,
+    ) -> Result<Hub, SubmitError> {
+        let (hall, seq) = handle.query(|hall, seq| (hall.clone(), seq)).await?;
+        for d in &devices {
+            if let DeviceProfile::Syn6288(p) = &d.profile {
+                voice_for(&buses[d.place.bus], p.repeat);
+            } else if let DeviceProfile::Xfs5152(p) = &d.profile {
+                voice_for(&buses[d.place.bus], p.repeat);
+            }
+        }
+        Ok(Hub {
+            config,
+            handle,
+            devices,
+            buses,
+            now_ms,
+            hall,
+            seq,
+            recent: RecentCalls::default(),
+            messages: HashMap::new(),
+            prompted: HashMap::new(),
+            closing: HashSet::new(),
+        })
+    }
+
+    /// Runs until the owner shuts down.
+    pub async fn run(
+        mut self,
+        mut events: broadcast::Receiver<Arc<Published>>,
+        mut inputs: mpsc::Receiver<Input>,
+    ) {
+        self.reconcile(&HashSet::new());
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                received = events.recv() => match received {
+                    Ok(p) => {
+                        let mut batch = vec![p];
+                        while let Ok(p) = events.try_recv() {
+                            batch.push(p);
+                        }
+                        self.take_in(&batch);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if self.refetch().await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                Some(input) = inputs.recv() => self.on_input(input).await,
+                _ = tick.tick() => self.on_tick().await,
+            }
+        }
+    }
+
+    async fn refetch(&mut self) -> Result<(), SubmitError> {
+        let (hall, seq) = self.handle.query(|hall, seq| (hall.clone(), seq)).await?;
+        self.hall = hall;
+        self.seq = seq;
+        self.reconcile(&HashSet::new());
+        Ok(())
+    }
+
+    /// Applies committed events to the replica and updates the devices;
+    /// calls go first: their windows' devices and voice.
+    pub fn take_in(&mut self, batch: &[Arc<Published>]) {
+        let mut calls: HashSet<WindowNo> = HashSet::new();
+        let mut recalls: HashSet<WindowNo> = HashSet::new();
+        let now = (self.now_ms)();
+        for p in batch {
+            if p.seq <= self.seq {
+                continue;
+            }
+            self.seq = p.seq;
+            self.hall.evolve(&p.event, p.at_ms);
+            self.recent.observe(&self.hall, &p.event);
+            match &p.event {
+                Event::TicketCalled { ticket, window, .. } => {
+                    calls.insert(*window);
+                    self.announce(*ticket, *window, p.at_ms, false, now);
+                }
+                Event::TicketRecalled { ticket, window, .. } => {
+                    recalls.insert(*window);
+                    self.announce(*ticket, *window, p.at_ms, true, now);
+                }
+                Event::ServiceRated { ticket, .. } => {
+                    self.closing.remove(ticket);
+                    self.prompted.remove(ticket);
+                }
+                _ => {}
+            }
+        }
+        for d in &mut self.devices {
+            if matches!(d.serves, Serves::Window(w) if recalls.contains(&w))
+                && matches!(d.profile, DeviceProfile::WindowIndicator(_))
+            {
+                d.flash += 1;
+            }
+        }
+        let urgent: HashSet<WindowNo> = calls.union(&recalls).copied().collect();
+        self.reconcile(&urgent);
+    }
+
+    fn announce(
+        &mut self,
+        ticket: TicketId,
+        window: WindowNo,
+        at_ms: Millis,
+        recall: bool,
+        now: Millis,
+    ) {
+        let Some(number) = self.hall.ticket(ticket).map(|t| t.number.clone()) else {
+            return;
+        };
+        let Some(zone) = self.config.window(window).map(|w| w.zone.clone()) else {
+            return;
+        };
+        for d in &self.devices {
+            let speaks = matches!(
+                d.profile,
+                DeviceProfile::Syn6288(_) | DeviceProfile::Xfs5152(_)
+            );
+            if speaks && d.serves == Serves::Zone(zone.clone()) {
+                let bus = &self.buses[d.place.bus];
+                if let Some(voice) = bus.lock().voice.as_mut() {
+                    voice.push(
+                        Announcement {
+                            ticket: number.clone(),
+                            window,
+                            at_ms,
+                            recall,
+                        },
+                        now,
+                    );
+                }
+                bus.wake.notify_one();
+            }
+        }
+    }
+
+    /// Recomputes every device's desired content; hands changes to the
+    /// buses. Devices of `urgent` windows (and their zones' boards) are
+    /// handed over first and marked urgent.
+    fn reconcile(&mut self, urgent: &HashSet<WindowNo>) {
+        let urgent_zones: HashSet<String> = urgent
+            .iter()
+            .filter_map(|w| self.config.window(*w).map(|w| w.zone.clone()))
+            .collect();
+        let is_urgent = |serves: &Serves| match serves {
+            Serves::Window(w) => urgent.contains(w),
+            Serves::Zone(z) => urgent_zones.contains(z),
+        };
+        let order: Vec<usize> = {
+            let (mut first, rest): (Vec<usize>, Vec<usize>) =
+                (0..self.devices.len()).partition(|&i| is_urgent(&self.devices[i].serves));
+            first.extend(rest);
+            first
+        };
+        let mut woken: HashSet<usize> = HashSet::new();
+        for i in order {
+            let urgent_now = is_urgent(&self.devices[i].serves);
+            let content = self.content(i);
+            let rank = match self.devices[i].serves {
+                Serves::Window(w) => self.hall.waiting_for_window(w) as u32,
+                Serves::Zone(_) => 0,
+            };
+            let d = &mut self.devices[i];
+            let bus = &self.buses[d.place.bus];
+            let mut desired = bus.lock();
+            if let Some(r) = desired.poll_rank.get_mut(d.place.slot) {
+                *r = rank;
+            }
+            let Some(content) = content else { continue };
+            let flash_changed = desired
+                .targets
+                .get(d.place.slot)
+                .and_then(|t| t.as_ref())
+                .is_some_and(|t| t.flash != d.flash);
+            if d.last.as_ref() == Some(&content) && !flash_changed {
+                continue;
+            }
+            d.seq += 1;
+            d.last = Some(content.clone());
+            if let Some(t) = desired.targets.get_mut(d.place.slot) {
+                *t = Some(Target {
+                    content,
+                    seq: d.seq,
+                    urgent: urgent_now,
+                    flash: d.flash,
+                });
+            }
+            drop(desired);
+            if urgent_now {
+                bus.wake.notify_one();
+            } else {
+                woken.insert(d.place.bus);
+            }
+        }
+        for b in woken {
+            self.buses[b].wake.notify_one();
+        }
+    }
+
+    /// What device `i` should show now (`None` for voice chips).
+    fn content(&self, i: usize) -> Option<Content> {
+        let d = &self.devices[i];
+        let hall = &self.hall;
+        match (&d.profile, &d.serves) {
+            (DeviceProfile::WindowIndicator(p), Serves::Window(w)) => {
+                let shows = indicator_for(hall, *w);
+                Some(Content::Registers(p.image(&p.content(*w, &shows))))
+            }
+            (DeviceProfile::TextBoard(p), Serves::Zone(z)) => {
+                let calls = board_for(&self.recent, z, usize::from(p.lines));
+                Some(Content::Registers(p.image(&p.content(&calls))))
+            }
+            (DeviceProfile::Bx5k(p), Serves::Zone(z)) => {
+                let calls: Vec<BoardCall> = board_for(&self.recent, z, usize::from(p.lines));
+                p.frame(&calls).ok().map(Content::Frame)
+            }
+            (DeviceProfile::Keypad(p), Serves::Window(w)) => {
+                let w = *w;
+                let window = hall.window(w)?;
+                let ticket = match self.messages.get(&i) {
+                    Some((text, until)) if *until > Instant::now() => text.clone(),
+                    _ if window.staff.is_none() => p.no_staff.render(|_| None),
+                    _ => window
+                        .current
+                        .and_then(|t| hall.ticket(t))
+                        .map(|t| t.number.clone())
+                        .unwrap_or_default(),
+                };
+                let screen = KeypadScreen {
+                    ticket,
+                    waiting: hall.waiting_for_window(w) as u32,
+                };
+                Some(Content::Registers(p.screen_image(&screen)))
+            }
+            (DeviceProfile::Evaluator(p), Serves::Window(w)) => {
+                let window = hall.window(*w)?;
+                let staff_line = match &window.staff {
+                    Some(account) => {
+                        let (name, job) = self
+                            .config
+                            .staff(account)
+                            .map(|s| (s.name.clone(), s.job_number.clone()))
+                            .unwrap_or_else(|| (account.clone(), String::new()));
+                        p.staff_line(&name, &job, *w)
+                    }
+                    None => String::new(),
+                };
+                let prompt = self
+                    .awaiting(*w, p.rating_timeout_s)
+                    .is_some_and(|(_, due)| !due);
+                Some(Content::Registers(
+                    p.screen_image(&EvaluatorScreen { prompt, staff_line }),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The ticket awaiting a rating at `w`, and whether its time is up
+    /// (the timeout passed, or the window has moved on to another ticket).
+    fn awaiting(&self, w: WindowNo, timeout_s: u32) -> Option<(TicketId, bool)> {
+        let window = self.hall.window(w)?;
+        let a = window.awaiting_rating.as_ref()?;
+        let since = self
+            .prompted
+            .get(&a.ticket)
+            .copied()
+            .unwrap_or(a.finished_ms);
+        let elapsed = (self.now_ms)().saturating_sub(since);
+        let due = elapsed >= Millis::from(timeout_s) * 1000 || window.current.is_some();
+        Some((a.ticket, due))
+    }
+
+    async fn on_tick(&mut self) {
+        // Evaluations whose time is up are recorded as not rated.
+        let mut due: Vec<(usize, WindowNo, TicketId)> = Vec::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            if let (DeviceProfile::Evaluator(p), Serves::Window(w)) = (&d.profile, &d.serves)
+                && let Some((ticket, true)) = self.awaiting(*w, p.rating_timeout_s)
+                && !self.closing.contains(&ticket)
+            {
+                due.push((i, *w, ticket));
+            }
+        }
+        for (i, window, ticket) in due {
+            self.closing.insert(ticket);
+            let client = self.devices[i].client.clone();
+            let command = Command::Rate {
+                window,
+                ticket,
+                rating: None,
+            };
+            if let Err(SubmitError::Journal(_) | SubmitError::Busy) =
+                self.handle.submit(Actor::System, &client, command).await
+            {
+                // Try again at the next tick.
+                self.closing.remove(&ticket);
+            }
+        }
+        let now = Instant::now();
+        self.messages.retain(|_, (_, until)| *until > now);
+        self.reconcile(&HashSet::new());
+    }
+
+    async fn on_input(&mut self, input: Input) {
+        let result = self.press(input.device, input.press).await;
+        let _ = input.reply.send(result);
+    }
+
+    async fn press(&mut self, device: usize, press: Press) -> Result<(), String> {
+        let Some(d) = self.devices.get(device) else {
+            return Err("unknown device".to_string());
+        };
+        let Serves::Window(window) = d.serves else {
+            return Err("not a window device".to_string());
+        };
+        let client = d.client.clone();
+        match press {
+            Press::Key(key) => match keys::action(&self.hall, window, key) {
+                KeyAction::Submit { actor, command } => {
+                    match self.handle.submit(actor, &client, command).await {
+                        Ok(_) => Ok(()),
+                        Err(SubmitError::Refused(r)) => Err(self.show(device, &r.zh)),
+                        Err(e) => Err(self.show(device, &e.to_string())),
+                    }
+                }
+                KeyAction::PromptEvaluation => {
+                    let awaiting = self
+                        .hall
+                        .window(window)
+                        .and_then(|w| w.awaiting_rating.as_ref())
+                        .map(|a| a.ticket);
+                    match awaiting {
+                        Some(ticket) => {
+                            self.prompted.insert(ticket, (self.now_ms)());
+                            self.reconcile(&HashSet::new());
+                            Ok(())
+                        }
+                        None => Err(self.show(device, "无待评价业务")),
+                    }
+                }
+                KeyAction::Refused(text) => Err(self.show(device, text)),
+            },
+            Press::Rating(rating) => {
+                let timeout_s = match &d.profile {
+                    DeviceProfile::Evaluator(p) => p.rating_timeout_s,
+                    _ => return Err("not an evaluator".to_string()),
+                };
+                // A rating with nothing to rate (pressed late, or twice)
+                // is dropped: it belongs to no ticket.
+                let Some((ticket, false)) = self.awaiting(window, timeout_s) else {
+                    return Ok(());
+                };
+                let command = Command::Rate {
+                    window,
+                    ticket,
+                    rating: Some(rating),
+                };
+                match self.handle.submit(Actor::System, &client, command).await {
+                    Ok(_) | Err(SubmitError::Refused(_)) => Ok(()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+    }
+
+    /// Shows `text` on the window's keypads for a while; returns it.
+    fn show(&mut self, device: usize, text: &str) -> String {
+        let until = Instant::now() + MESSAGE_SHOWN;
+        let window = match self.devices.get(device).map(|d| &d.serves) {
+            Some(Serves::Window(w)) => *w,
+            _ => return text.to_string(),
+        };
+        for (i, d) in self.devices.iter().enumerate() {
+            if d.serves == Serves::Window(window) && matches!(d.profile, DeviceProfile::Keypad(_)) {
+                self.messages.insert(i, (text.to_string(), until));
+            }
+        }
+        self.reconcile(&HashSet::new());
+        text.to_string()
+    }
+}
+
+/// Gives a TTS bus its voice queue.
+fn voice_for(bus: &BusShared, repeats: u8) {
+    let mut desired = bus.lock();
+    if desired.voice.is_none() {
+        desired.voice = Some(VoiceQueue::new(
+            VoiceLimits {
+                repeats,
+                ..VoiceLimits::default()
+            }
+            .clamped(),
+        ));
+    }
+}
