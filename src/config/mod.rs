@@ -54,6 +54,11 @@ pub struct Config {
     profiles: Arc<BTreeMap<String, Profile>>,
 }
 
+/// A directory beside the configuration file whose `*.toml` device profiles
+/// extend the built-in ones: a new model of a known protocol needs no code
+/// and no rebuild.
+pub const SITE_PROFILES_DIR: &str = "profiles";
+
 /// The built-in device profiles, parsed on first use and then shared.
 pub(crate) fn builtin_profiles() -> Result<Arc<BTreeMap<String, Profile>>, ConfigErrors> {
     static PARSED: OnceLock<Result<Arc<BTreeMap<String, Profile>>, ConfigErrors>> = OnceLock::new();
@@ -104,7 +109,16 @@ fn nanos_for_bits(bits: u64, baud: u32, divisor: u64) -> u64 {
 impl Config {
     /// Parses and validates; every problem found is returned, not just the first.
     pub fn from_toml_str(source_name: &str, text: &str) -> Result<Config, ConfigErrors> {
-        let profiles = builtin_profiles()?;
+        Config::from_toml_str_with(source_name, text, builtin_profiles()?)
+    }
+
+    /// Like [`Config::from_toml_str`], with these device profiles (keyed by
+    /// file name) instead of only the built-in ones.
+    pub fn from_toml_str_with(
+        source_name: &str,
+        text: &str,
+        profiles: Arc<BTreeMap<String, Profile>>,
+    ) -> Result<Config, ConfigErrors> {
         let file = validate::parse_and_validate_with(source_name, text, &profiles)?;
         let tz: Tz = file.hall.timezone.parse().map_err(|_| {
             ConfigErrors::single(ConfigError::new(
@@ -193,7 +207,16 @@ impl Config {
                 &format!("cannot be read: {e}"),
             ))
         })?;
-        Config::from_toml_str(&name, &text)
+        let site = path.parent().map(|d| d.join(SITE_PROFILES_DIR));
+        match site.filter(|d| d.is_dir()) {
+            None => Config::from_toml_str(&name, &text),
+            Some(dir) => {
+                // Site profiles add models, or replace a built-in one of the same file name.
+                let mut profiles = (*builtin_profiles()?).clone();
+                profiles.extend(profile::load_dir(&dir)?);
+                Config::from_toml_str_with(&name, &text, Arc::new(profiles))
+            }
+        }
     }
 
     /// The embedded demo hall. It is checked by a test, so this cannot fail in a released build.
