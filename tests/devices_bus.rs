@@ -499,3 +499,35 @@ async fn each_fault_is_survived_and_the_device_resynced() {
         "{status:?}"
     );
 }
+
+/// Calls in one zone in quick succession are spoken in call order, each
+/// in full and twice; none cuts another off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_one_zone_are_spoken_in_order_without_cutting_off() {
+    let rig = Rig::start().await;
+    for w in 1..=3 {
+        rig.sign_in(w).await;
+        rig.issue_for(w).await;
+    }
+    for w in 1..=3 {
+        rig.staff(w, Command::CallNext { window: w }).await.unwrap();
+    }
+    let windows = ["一", "二", "三"];
+    rig.until("all three calls are spoken twice", || {
+        rig.zone_device("f1-general voice").spoken.len() >= 6
+    })
+    .await;
+    let spoken = rig.zone_device("f1-general voice").spoken;
+    let order: Vec<&str> = spoken
+        .iter()
+        .map(|s| {
+            windows
+                .iter()
+                .find(|w| s.contains(&format!("到{w}号窗口")))
+                .copied()
+                .unwrap_or("?")
+        })
+        .collect();
+    assert_eq!(order, ["一", "一", "二", "二", "三", "三"], "{spoken:?}");
+    assert_eq!(rig.zone_device("f1-general voice").counters.cut_offs, 0);
+}

@@ -41,9 +41,11 @@ pub const REFRESH: Duration = Duration::from_secs(60);
 /// (the press stays in the keypad and is read again).
 pub const VERDICT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How often an idle voice chip is asked whether it is there, so its
-/// health is known before the next call needs it.
-pub const CHECK_IDLE: Duration = Duration::from_secs(10);
+/// A device not heard from for this long (a display nothing was written
+/// to, an idle voice chip) is asked whether it is there, so a dead device
+/// shows on the dashboard before a call needs it. Polled devices are heard
+/// from at every poll. At 9600 baud a check costs about 16 ms of bus time.
+pub const CHECK_IDLE: Duration = Duration::from_secs(5);
 
 /// How often a failed port is opened again.
 pub const PORT_RETRY: Duration = Duration::from_millis(500);
@@ -62,6 +64,8 @@ pub struct Slot {
     written_flash: u64,
     next_poll: Instant,
     next_probe: Instant,
+    /// When to check a device that is not polled (see [`CHECK_IDLE`]).
+    next_check: Instant,
     refreshed: Instant,
     /// Events whose acknowledgement may not have reached the device.
     unacked: Vec<fifo::Event<u16>>,
@@ -79,6 +83,7 @@ impl Slot {
             written_flash: 0,
             next_poll: now,
             next_probe: now,
+            next_check: now + CHECK_IDLE,
             refreshed: now,
             unacked: Vec::new(),
         }
@@ -201,11 +206,11 @@ impl BusTask {
         {
             return Job::Probe(i);
         }
-        // 3b. idle voice chips not heard from for a while.
-        if let Some(i) = (0..self.slots.len())
-            .find(|&i| !offline[i] && self.slots[i].is_tts() && self.slots[i].next_poll <= now)
-        {
-            self.slots[i].next_poll = now + CHECK_IDLE;
+        // 3b. devices not heard from for a while.
+        if let Some(i) = (0..self.slots.len()).find(|&i| {
+            !offline[i] && self.slots[i].polled().is_none() && self.slots[i].next_check <= now
+        }) {
+            self.slots[i].next_check = now + CHECK_IDLE;
             return Job::Probe(i);
         }
         // 4. polls due, busiest first.
@@ -232,12 +237,12 @@ impl BusTask {
         for (i, s) in self.slots.iter().enumerate() {
             let t = if offline[i] {
                 Some(s.next_probe)
-            } else if s.polled().is_some() || s.is_tts() {
+            } else if s.polled().is_some() {
                 Some(s.next_poll)
             } else if s.written.is_some() {
-                Some(s.refreshed + REFRESH)
+                Some(s.next_check.min(s.refreshed + REFRESH))
             } else {
-                None
+                Some(s.next_check)
             };
             if let Some(t) = t {
                 until = Some(until.map_or(t, |u| u.min(t)));
@@ -253,6 +258,7 @@ impl BusTask {
         let t = self
             .registry
             .update(device, now_ms, |h| h.answered(now_ms, exception));
+        self.slots[slot].next_check = Instant::now() + CHECK_IDLE;
         if t == Some(Transition::CameOnline) {
             self.slots[slot].written = None;
         }
@@ -338,7 +344,6 @@ impl BusTask {
     /// Speaks `text` in full, the profile's number of times.
     async fn speak(&mut self, slot: usize, text: &str) {
         let result = speak(&mut self.line, &self.slots[slot].profile, text, None).await;
-        self.slots[slot].next_poll = Instant::now() + CHECK_IDLE;
         match result {
             Ok(silent) => {
                 self.answered(slot, false);
