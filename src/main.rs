@@ -482,6 +482,12 @@ async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<E
     }
     let sim = hallq::daemon::devices::start_sim(&config)?;
     let mut c = Commission::open(config.clone(), hallq::daemon::devices::opener(sim.clone()));
+    let bus_width = config
+        .buses()
+        .iter()
+        .map(|b| b.name.len())
+        .max()
+        .unwrap_or(0);
     let describe = |i: usize| {
         let d = &config.devices()[i];
         let serves = match (&d.window, &d.zone) {
@@ -491,7 +497,7 @@ async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<E
         };
         let unit = d.unit.map_or("-".to_string(), |u| u.to_string());
         format!(
-            "{:<12} {:>4}  {:<28} {:<18}",
+            "{:<bus_width$} {:>4}  {:<26} {:<20}",
             d.bus, unit, d.profile, serves
         )
     };
@@ -518,7 +524,7 @@ async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<E
                     .filter(|d| d.bus == bus.name)
                     .count();
                 println!(
-                    "bus {:<12} {} @ {} baud, timeout {} ms, {n} devices",
+                    "bus {:<bus_width$}  {} @ {} baud, timeout {} ms, {n} devices",
                     bus.name, bus.port, bus.baud, bus.timeout_ms
                 );
             }
@@ -527,7 +533,20 @@ async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<E
         }
         DevicesCmd::Test { target } => {
             let outcomes = c.test(&target).await.map_err(|e| anyhow::anyhow!(e))?;
-            print(&outcomes)
+            let failed = print(&outcomes);
+            if let Some(sim) = &sim {
+                // Simulated devices: show what the test pattern looks like.
+                for o in &outcomes {
+                    let d = &config.devices()[o.device];
+                    if let Some(v) = sim.find(&d.bus, d.unit) {
+                        println!("  simulated {}", v.shows);
+                        if let Some(said) = v.spoken.last() {
+                            println!("  simulated voice said: {said}");
+                        }
+                    }
+                }
+            }
+            failed
         }
         DevicesCmd::SetAddress {
             bus,
