@@ -279,13 +279,19 @@ async fn a_call_shows_on_the_indicator_and_the_board_and_is_spoken_twice() {
 async fn keypad_keys_are_the_counter_commands_and_refused_without_staff() {
     let rig = Rig::start().await;
     let (_, number) = rig.issue_for(2).await;
-    // Nobody signed in at window 2: the key is refused, acknowledged, shown.
-    rig.until("the keypad says 请先签到", || {
-        rig.keypad(2).0 == "请先签到"
+    // Nobody signed in at window 2: at rest the keypad shows the waiting
+    // count; a key is refused, acknowledged, and 请先签到 shown for a while.
+    rig.until("the keypad shows the waiting count", || {
+        let (ticket, waiting, _) = rig.keypad(2);
+        ticket.is_empty() && waiting >= 1
     })
     .await;
     rig.sim.press_key(2, KeypadKey::CallNext).unwrap();
+    rig.until("the refusal is shown", || rig.keypad(2).0 == "请先签到")
+        .await;
     rig.until("the press is acknowledged", || rig.keypad(2).2 == 0)
+        .await;
+    rig.until("the screen returns to rest", || rig.keypad(2).0.is_empty())
         .await;
     assert!(
         rig.events_where(|e| matches!(e, Event::TicketCalled { .. }))
@@ -387,12 +393,30 @@ async fn ratings_are_journaled_and_no_rating_is_not_rated() {
     rig.until("the lamp goes off", || !rig.evaluator_prompt(3))
         .await;
 
-    // The second citizen leaves without rating; the window calls the next.
+    // The second citizen leaves without rating. Calling the next citizen
+    // does not cut the rating off (the lamp stays on)...
     serve_one(rig).await;
     rig.until("the evaluator asks again", || rig.evaluator_prompt(3))
         .await;
-    rig.issue_for(3).await;
+    let (third, _) = rig.issue_for(3).await;
     rig.staff(3, Command::CallNext { window: 3 }).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        rig.evaluator_prompt(3),
+        "calling must not close the evaluation"
+    );
+    assert!(
+        rig.events_where(|e| matches!(e, Event::ServiceRated { rating: None, .. }))
+            .is_empty()
+    );
+    // ...finishing the next one closes it, as not rated.
+    rig.staff(3, Command::Start { window: 3 }).await.unwrap();
+    let finish = Command::Finish {
+        window: 3,
+        outcome: Outcome::Done,
+        reason: None,
+    };
+    rig.staff(3, finish).await.unwrap();
     rig.until("not rated is journaled", || {
         !rig.events_where(
             |e| matches!(e, Event::ServiceRated { ticket, rating: None, .. } if *ticket == second),
@@ -400,18 +424,27 @@ async fn ratings_are_journaled_and_no_rating_is_not_rated() {
         .is_empty()
     })
     .await;
+    // The third is rated; a second press of the same citizen records nothing.
+    rig.sim.rate(3, Rating::VeryDissatisfied.code()).unwrap();
+    rig.until("the third's rating is journaled", || {
+        !rig.events_where(|e| {
+            matches!(e, Event::ServiceRated { ticket, rating: Some(Rating::VeryDissatisfied), .. } if *ticket == third)
+        })
+        .is_empty()
+    })
+    .await;
     rig.until("the lamp goes off", || !rig.evaluator_prompt(3))
         .await;
-    // A rating pressed now belongs to no ticket: nothing is recorded.
     let rated = rig
         .events_where(|e| matches!(e, Event::ServiceRated { .. }))
         .len();
-    rig.sim.rate(3, Rating::VeryDissatisfied.code()).unwrap();
+    rig.sim.rate(3, Rating::Satisfied.code()).unwrap();
     rig.until("the rating is acknowledged", || {
         matches!(rig.device(3, Protocol::ModbusEvaluator).content,
             SimContent::Modbus(SlaveContent::Evaluator { ref pending, .. }) if pending.is_empty())
     })
     .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         rig.events_where(|e| matches!(e, Event::ServiceRated { .. }))
             .len(),
@@ -530,4 +563,198 @@ async fn calls_in_one_zone_are_spoken_in_order_without_cutting_off() {
         .collect();
     assert_eq!(order, ["一", "一", "二", "二", "三", "三"], "{spoken:?}");
     assert_eq!(rig.zone_device("f1-general voice").counters.cut_offs, 0);
+}
+
+/// Dead devices are probed, but not at the expense of the live ones: with
+/// 18 devices of floor1 unplugged, a key press at window 1 still calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_dead_devices_do_not_crowd_out_key_presses() {
+    let rig = Rig::start().await;
+    for w in 4..=12 {
+        for p in [Protocol::ModbusWindowIndicator, Protocol::ModbusEvaluator] {
+            let d = rig.device(w, p);
+            rig.sim.set_fault(&d.bus, d.unit, Fault::Unplugged).unwrap();
+        }
+    }
+    // Let the bus find out they are gone (they fail, are retried, probed).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    rig.sign_in(1).await;
+    rig.issue_for(1).await;
+    let pressed = Instant::now();
+    rig.sim.press_key(1, KeypadKey::CallNext).unwrap();
+    rig.until("the key at window 1 called", || {
+        !rig.events_where(|e| matches!(e, Event::TicketCalled { window: 1, .. }))
+            .is_empty()
+    })
+    .await;
+    assert!(
+        pressed.elapsed() < Duration::from_secs(3),
+        "a press took {:?} with 18 dead devices on the bus",
+        pressed.elapsed()
+    );
+}
+
+/// A short power cut blanks a few indicators between two polls of nothing:
+/// the bus's check reads back what they hold and rewrites them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn indicators_blanked_by_a_short_power_cut_are_rewritten() {
+    let rig = Rig::start().await;
+    for w in 5..=7 {
+        rig.until("the indicator shows 欢迎光临", || {
+            matches!(rig.indicator(w), Some((IndicatorMode::Idle, _, l2)) if l2.contains("欢迎光临"))
+        })
+        .await;
+    }
+    for w in 5..=7 {
+        let d = rig.device(w, Protocol::ModbusWindowIndicator);
+        rig.sim.set_fault(&d.bus, d.unit, Fault::Unplugged).unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for w in 5..=7 {
+        let d = rig.device(w, Protocol::ModbusWindowIndicator);
+        rig.sim.set_fault(&d.bus, d.unit, Fault::None).unwrap();
+        assert!(
+            !matches!(rig.indicator(w), Some((IndicatorMode::Idle, _, _))),
+            "blank after the power cut"
+        );
+    }
+    for w in 5..=7 {
+        rig.until("the indicator is rewritten", || {
+            matches!(rig.indicator(w), Some((IndicatorMode::Idle, _, l2)) if l2.contains("欢迎光临"))
+        })
+        .await;
+    }
+}
+
+/// A keypad that answers too late for the bus's timeout is taken offline
+/// (its late answers are not taken for other devices'); its presses wait
+/// in it and are applied once it answers in time again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keypad_too_slow_for_the_timeout_goes_offline_and_keeps_its_presses() {
+    let rig = Rig::start().await;
+    rig.sign_in(1).await;
+    rig.sign_in(2).await;
+    rig.issue_for(1).await;
+    rig.issue_for(2).await;
+    let slow = rig.device(1, Protocol::ModbusKeypad);
+    rig.sim
+        .set_fault(&slow.bus, slow.unit, Fault::Slow(200))
+        .unwrap();
+    rig.sim.press_key(1, KeypadKey::CallNext).unwrap();
+    rig.until("the slow keypad is offline", || {
+        rig.link(&slow.bus, slow.unit.unwrap()) == Link::Offline
+    })
+    .await;
+    // Its neighbour on the bus works.
+    rig.sim.press_key(2, KeypadKey::CallNext).unwrap();
+    rig.until("window 2's key called", || {
+        !rig.events_where(|e| matches!(e, Event::TicketCalled { window: 2, .. }))
+            .is_empty()
+    })
+    .await;
+    assert!(
+        rig.events_where(|e| matches!(e, Event::TicketCalled { window: 1, .. }))
+            .is_empty()
+    );
+    rig.sim
+        .set_fault(&slow.bus, slow.unit, Fault::None)
+        .unwrap();
+    rig.until("window 1's waiting press is applied", || {
+        rig.events_where(|e| matches!(e, Event::TicketCalled { window: 1, .. }))
+            .len()
+            == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        rig.events_where(|e| matches!(e, Event::TicketCalled { .. }))
+            .len(),
+        2,
+        "each press applied once"
+    );
+}
+
+/// A call made while the zone's voice chip does not answer is spoken once
+/// the chip is back, not lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_is_spoken_after_the_voice_chip_comes_back() {
+    let rig = Rig::start().await;
+    rig.sign_in(1).await;
+    rig.issue_for(1).await;
+    let chip = rig.zone_device("f1-general voice");
+    rig.sim.set_fault(&chip.bus, None, Fault::Silent).unwrap();
+    rig.staff(1, Command::CallNext { window: 1 }).await.unwrap();
+    rig.until("the chip is offline", || {
+        rig.devices
+            .statuses()
+            .iter()
+            .any(|d| d.info.bus == chip.bus && d.health.link == Link::Offline)
+    })
+    .await;
+    assert!(rig.zone_device("f1-general voice").spoken.is_empty());
+    rig.sim.set_fault(&chip.bus, None, Fault::None).unwrap();
+    rig.until("the call is spoken twice", || {
+        rig.zone_device("f1-general voice").spoken.len() == 2
+    })
+    .await;
+}
+
+/// A bus whose port cannot be opened (a USB adapter pulled out): all its
+/// devices show offline within seconds, the other buses carry on, and the
+/// bus keeps trying to open its port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_port_takes_its_devices_offline_and_spares_the_other_buses() {
+    let config = Arc::new(Config::demo());
+    let dir = tempfile::tempdir().unwrap();
+    let owner =
+        hallq::daemon::start(config.clone(), &dir.path().join("j.sqlite"), SystemClock).unwrap();
+    let sim = SimHall::start(SimSpec::from_config(&config)).unwrap();
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut sim_open = opener(Some(sim.clone()));
+    let counted = attempts.clone();
+    let open = move |bus: &hallq::config::BusConfig| -> hallq::devices::bus::task::Opener {
+        if bus.name == "floor1" {
+            let counted = counted.clone();
+            Box::new(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Err(std::io::Error::other("no such device"))
+            })
+        } else {
+            sim_open(bus)
+        }
+    };
+    let devices = Devices::start(
+        config.clone(),
+        owner.handle.clone(),
+        open,
+        Arc::new(|| SystemClock.now_ms()),
+    )
+    .await
+    .unwrap();
+    let start = Instant::now();
+    loop {
+        let statuses = devices.statuses();
+        let floor1_offline = statuses
+            .iter()
+            .filter(|d| d.info.bus == "floor1")
+            .all(|d| d.health.link == Link::Offline && d.health.last_error == Some("port_error"));
+        let floor2_online = statuses
+            .iter()
+            .filter(|d| d.info.bus == "floor2")
+            .any(|d| d.health.link == Link::Online);
+        if floor1_offline && floor2_online {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "floor1 all offline: {floor1_offline}, floor2 online: {floor2_online}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let tries = attempts.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        (2..=20).contains(&tries),
+        "the port is retried, without spinning: {tries} attempts"
+    );
 }

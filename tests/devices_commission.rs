@@ -300,6 +300,19 @@ async fn serve_with_bus_override_drives_a_bus_on_another_port() {
         devices["list"].as_array().unwrap().len(),
         config.devices().len()
     );
+    let voice = devices["voice"].as_array().unwrap();
+    assert_eq!(voice.len(), 5, "one voice queue per zone: {voice:?}");
+    for key in [
+        "bus",
+        "pushed",
+        "spoken",
+        "merged",
+        "dropped_stale",
+        "retried",
+        "waiting",
+    ] {
+        assert!(voice[0].get(key).is_some(), "{key} missing in {}", voice[0]);
+    }
     let first = &devices["list"][0];
     for key in [
         "bus",

@@ -250,3 +250,25 @@ proptest! {
         prop_assert_eq!(s.spoken, spoken);
     }
 }
+
+#[test]
+fn an_announcement_the_chip_could_not_say_goes_back_first_in_line() {
+    let mut q = VoiceQueue::new(VoiceLimits::default());
+    q.push(call("A001", 1, 0), 0);
+    q.push(call("A002", 2, 0), 0);
+    let a = q.next(10).unwrap();
+    assert_eq!(a.ticket, "A001");
+    q.retry(a);
+    assert!(balanced(q.stats()), "{:?}", q.stats());
+    assert_eq!(q.stats().retried, 1);
+    assert_eq!(q.next(20).unwrap().ticket, "A001");
+    assert_eq!(q.next(30).unwrap().ticket, "A002");
+    assert_eq!(q.stats().spoken, 2);
+    // A retried announcement still goes stale.
+    q.push(call("A003", 3, 100), 100);
+    let a = q.next(100).unwrap();
+    q.retry(a);
+    assert!(q.next(100 + 60_001).is_none());
+    assert_eq!(q.stats().dropped_stale, 1);
+    assert!(balanced(q.stats()), "{:?}", q.stats());
+}

@@ -1898,3 +1898,45 @@ fn a_finished_ticket_is_rated_once_by_the_window_s_devices_only() {
         "{events:?}"
     );
 }
+
+#[test]
+fn finishing_the_next_ticket_records_the_previous_as_not_rated_where_an_evaluator_is() {
+    let toml = format!(
+        "{HALL_TOML}\n[[bus]]\nname = \"b\"\nport = \"sim\"\n\n[[device]]\nbus = \"b\"\nunit = 202\nprofile = \"generic-evaluator\"\nwindow = 2\n"
+    );
+    let mut h = H::fresh_with(&toml, 9, 0);
+    h.lifecycle();
+    h.ok(&staff(2), Command::SignIn { window: 2 });
+    h.ok(&staff(1), Command::SignIn { window: 1 });
+    let finish = |w| Command::Finish {
+        window: w,
+        outcome: Outcome::Incomplete,
+        reason: None,
+    };
+    for (w, service) in [(2, "accept"), (1, "capped")] {
+        let first = h.issue(service);
+        h.issue(service);
+        assert_eq!(h.call(w), Some(first));
+        h.ok(&staff(w), Command::Start { window: w });
+        h.ok(&staff(w), finish(w));
+        h.call(w);
+        h.ok(&staff(w), Command::Start { window: w });
+        let events = h.ok(&staff(w), finish(w));
+        if w == 2 {
+            // Window 2 has an evaluator: the first ticket's evaluation closes, unrated.
+            assert!(
+                matches!(
+                    events.as_slice(),
+                    [Event::ServiceRated { ticket, rating: None, .. }, Event::TicketFinished { .. }]
+                        if *ticket == first
+                ),
+                "{events:?}"
+            );
+        } else {
+            assert!(
+                matches!(events.as_slice(), [Event::TicketFinished { .. }]),
+                "{events:?}"
+            );
+        }
+    }
+}

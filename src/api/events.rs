@@ -81,7 +81,7 @@ pub async fn events(
     let after = q.after.or(header_id).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     let auditor = caller.is_auditor();
-    let devices = state.devices.as_ref().map(|r| r.subscribe());
+    let devices = state.devices.as_ref().map(|d| d.registry.subscribe());
     tokio::spawn(pump(state, live, devices, after, auditor, tx));
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

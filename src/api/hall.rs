@@ -34,7 +34,7 @@ pub async fn get_hall(
     view.devices = state
         .devices
         .as_ref()
-        .map(|r| views::DevicesView::new(r.statuses()));
+        .map(|d| views::DevicesView::new(d.statuses(), d.voice_stats()));
     Ok(Json(view))
 }
 

@@ -53,7 +53,7 @@ pub struct AppState {
     pub person_key: Arc<Vec<u8>>,
     pub limits: Arc<RateLimiter>,
     /// The device layer's health, when the hall has devices.
-    pub devices: Option<Arc<crate::devices::bus::Registry>>,
+    pub devices: Option<Arc<crate::devices::bus::Devices>>,
 }
 
 impl AppState {
@@ -87,8 +87,8 @@ impl AppState {
     }
 
     /// Adds the device layer's health to the hall view and the event stream.
-    pub fn with_devices(mut self, registry: Arc<crate::devices::bus::Registry>) -> AppState {
-        self.devices = Some(registry);
+    pub fn with_devices(mut self, devices: Arc<crate::devices::bus::Devices>) -> AppState {
+        self.devices = Some(devices);
         self
     }
 }

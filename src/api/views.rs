@@ -372,10 +372,23 @@ pub struct DevicesView {
     /// Not talked to yet.
     pub unknown: usize,
     pub list: Vec<crate::devices::bus::DeviceStatus>,
+    /// Per voice bus: announcements pushed, spoken, merged, dropped (stale,
+    /// full), retried, waiting.
+    pub voice: Vec<VoiceView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VoiceView {
+    pub bus: String,
+    #[serde(flatten)]
+    pub stats: crate::devices::voice::VoiceStats,
 }
 
 impl DevicesView {
-    pub fn new(list: Vec<crate::devices::bus::DeviceStatus>) -> DevicesView {
+    pub fn new(
+        list: Vec<crate::devices::bus::DeviceStatus>,
+        voice: Vec<(String, crate::devices::voice::VoiceStats)>,
+    ) -> DevicesView {
         use crate::devices::bus::Link;
         let count = |link| list.iter().filter(|d| d.health.link == link).count();
         DevicesView {
@@ -383,6 +396,10 @@ impl DevicesView {
             offline: count(Link::Offline),
             unknown: count(Link::Unknown),
             list,
+            voice: voice
+                .into_iter()
+                .map(|(bus, stats)| VoiceView { bus, stats })
+                .collect(),
         }
     }
 }

@@ -45,7 +45,13 @@ async fn act(
             command,
         })
         .await?;
-    let ticket = applied.events.iter().find_map(Event::ticket);
+    // The ticket acted on (a finish may first close the previous citizen's
+    // evaluation, an event about another ticket).
+    let ticket = applied
+        .events
+        .iter()
+        .filter(|e| !matches!(e, Event::ServiceRated { .. }))
+        .find_map(Event::ticket);
     let replayed = applied.replayed;
     let now = SystemClock.now_ms();
     let (ticket, window) = state

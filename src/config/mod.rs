@@ -52,6 +52,8 @@ pub struct Config {
     buses: HashMap<String, usize>,
     /// The built-in device profiles, keyed by file name (`syn6288.toml`).
     profiles: Arc<BTreeMap<String, Profile>>,
+    /// Windows with an evaluator (their finished tickets await a rating).
+    evaluator_windows: std::collections::BTreeSet<u32>,
 }
 
 /// A directory beside the configuration file whose `*.toml` device profiles
@@ -180,7 +182,18 @@ impl Config {
             .enumerate()
             .map(|(i, b)| (b.name.clone(), i))
             .collect();
+        let evaluator_windows = file
+            .devices
+            .iter()
+            .filter(|d| {
+                validate::find_profile(&profiles, &d.profile).is_some_and(|p| {
+                    p.protocol() == crate::devices::profile::Protocol::ModbusEvaluator
+                })
+            })
+            .filter_map(|d| d.window)
+            .collect();
         Config {
+            evaluator_windows,
             file,
             tz,
             source_name: source_name.to_string(),
@@ -254,6 +267,11 @@ impl Config {
     pub fn buses(&self) -> &[BusConfig] {
         &self.file.buses
     }
+    /// Whether window `n` has an evaluator (评价器) wired to it.
+    pub fn has_evaluator(&self, n: u32) -> bool {
+        self.evaluator_windows.contains(&n)
+    }
+
     pub fn devices(&self) -> &[DeviceConfig] {
         &self.file.devices
     }

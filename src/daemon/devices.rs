@@ -15,7 +15,7 @@ use crate::sim::devices::{SimHall, SimSpec};
 
 /// The running devices, and the simulator behind the `"sim"` buses.
 pub struct RunningDevices {
-    pub devices: Devices,
+    pub devices: Arc<Devices>,
     pub sim: Option<SimHall>,
 }
 
@@ -48,7 +48,10 @@ pub async fn start(
     let devices = Devices::start(config, handle, open, Arc::new(|| SystemClock.now_ms()))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Some(RunningDevices { devices, sim }))
+    Ok(Some(RunningDevices {
+        devices: Arc::new(devices),
+        sim,
+    }))
 }
 
 /// Starts the simulator when some bus's port is `"sim"`.

@@ -72,7 +72,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         person_key,
     );
     if let Some(d) = &devices {
-        state = state.with_devices(d.devices.registry.clone());
+        state = state.with_devices(d.devices.clone());
     }
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = std::net::TcpListener::bind(opts.listen)

@@ -351,12 +351,15 @@ impl WindowIndicatorProfile {
             &[]
         };
         let mut runs = image::diff(last, desired, always, self.max_write_registers);
-        // The mode last: the new text is in place when the number starts
-        // flashing, so no citizen sees "calling" over the old text.
+        // Into calling: the mode last, so the new number is in place when
+        // it starts flashing. Out of calling: the mode first, so the flashing
+        // stops before the text changes (no staff name flashing "calling").
         let mode = self.mode_register;
+        let calling = desired.get(mode) == Some(self.mode_values.value(IndicatorMode::Calling));
         runs.sort_by_key(|r| {
             let end = usize::from(r.start) + r.values.len();
-            (usize::from(r.start)..end).contains(&usize::from(mode))
+            let has_mode = (usize::from(r.start)..end).contains(&usize::from(mode));
+            has_mode == calling
         });
         image::write_requests(unit, &runs)
     }

@@ -105,13 +105,15 @@ pub enum Pushed {
 
 /// The counters of a queue. `pushed == spoken + merged + dropped_stale +
 /// dropped_full + waiting`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct VoiceStats {
     pub pushed: u64,
     pub spoken: u64,
     pub merged: u64,
     pub dropped_stale: u64,
     pub dropped_full: u64,
+    /// Announcements put back because the chip did not answer.
+    pub retried: u64,
     pub waiting: usize,
 }
 
@@ -210,6 +212,27 @@ impl VoiceQueue {
             started_ms: now_ms,
         });
         Some(w.announcement)
+    }
+
+    /// Puts back, first in line, an announcement handed out by
+    /// [`next`](Self::next) that the chip could not say (it did not
+    /// answer). It keeps its time, so the staleness limit still applies;
+    /// it is counted as spoken again only when handed out again.
+    pub fn retry(&mut self, announcement: Announcement) {
+        self.stats.spoken = self.stats.spoken.saturating_sub(1);
+        self.stats.retried += 1;
+        self.recent
+            .retain(|s| !(s.ticket == announcement.ticket && s.window == announcement.window));
+        let latest_ms = announcement.at_ms;
+        self.waiting.push_front(Waiting {
+            announcement,
+            latest_ms,
+        });
+        if self.waiting.len() > self.limits.capacity {
+            self.waiting.pop_back();
+            self.stats.dropped_full += 1;
+        }
+        self.sync_waiting();
     }
 
     /// The announcements waiting, in the order they will be said.

@@ -238,14 +238,28 @@ impl Hall {
                         .and_then(|s| s.next_step.clone()),
                     _ => None,
                 };
-                Ok(vec![Event::TicketFinished {
+                // The previous citizen's evaluation closes now: never rated
+                // is recorded as such, not lost when this ticket takes its place.
+                let mut events = Vec::with_capacity(2);
+                if let Some(a) = &w.awaiting_rating
+                    && self.config.has_evaluator(*window)
+                {
+                    events.push(Event::ServiceRated {
+                        ticket: a.ticket,
+                        window: *window,
+                        staff: a.staff.clone(),
+                        rating: None,
+                    });
+                }
+                events.push(Event::TicketFinished {
                     ticket: t.id,
                     window: *window,
                     staff: staff.to_string(),
                     outcome: *outcome,
                     reason,
                     next_step,
-                }])
+                });
+                Ok(events)
             }
             Command::NoShow { window } => {
                 let (w, staff) = self.staffed_window(actor, *window)?;

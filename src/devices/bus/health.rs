@@ -155,6 +155,20 @@ impl Health {
         None
     }
 
+    /// The bus's port failed: the device is unreachable, offline at once.
+    pub fn port_down(&mut self) -> Option<Transition> {
+        self.port_errors += 1;
+        self.last_error = Some(Failure::Port.name());
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        if self.link == Link::Offline {
+            return None;
+        }
+        self.link = Link::Offline;
+        self.went_offline += 1;
+        self.probe_attempt = 0;
+        Some(Transition::WentOffline)
+    }
+
     /// How long to wait before probing an offline device again.
     pub fn probe_delay_ms(&self) -> u64 {
         let shift = self.probe_attempt.min(16);

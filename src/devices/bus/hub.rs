@@ -34,12 +34,17 @@ use crate::queue::types::{Actor, Millis, TicketId, WindowNo};
 
 use super::keys::{self, KeyAction};
 use super::task::NowFn;
-use super::{BusShared, Content, Input, Press, Serves, Target};
+use super::{BusShared, Content, Input, Press, Serves, Target, Verdict};
 
 /// How long a keypad shows why a key was refused.
 pub const MESSAGE_SHOWN: Duration = Duration::from_secs(3);
 /// How often timeouts (evaluations, keypad messages) are looked at.
 pub const TICK: Duration = Duration::from_millis(250);
+/// A rating polled this long after the timeout still counts: it was
+/// pressed while the lamp was on (evaluators are polled every 0.5 s).
+pub const RATING_GRACE_MS: Millis = 2_000;
+/// What a keypad shows for 请评价 with nothing to rate.
+pub const NOTHING_TO_RATE: &str = "无待评价业务";
 /// Inputs waiting for the hub.
 pub const INPUTS_CAPACITY: usize = 256;
 
@@ -250,19 +255,24 @@ impl Hub {
             .iter()
             .filter_map(|w| self.config.window(*w).map(|w| w.zone.clone()))
             .collect();
-        let is_urgent = |serves: &Serves| match serves {
-            Serves::Window(w) => urgent.contains(w),
-            Serves::Zone(z) => urgent_zones.contains(z),
+        // A call's indicator and its zone's boards go first; the window's
+        // keypad and evaluator screens can wait their turn.
+        let is_urgent = |d: &HubDevice| match (&d.serves, &d.profile) {
+            (Serves::Window(w), DeviceProfile::WindowIndicator(_)) => urgent.contains(w),
+            (Serves::Zone(z), DeviceProfile::TextBoard(_) | DeviceProfile::Bx5k(_)) => {
+                urgent_zones.contains(z)
+            }
+            _ => false,
         };
         let order: Vec<usize> = {
             let (mut first, rest): (Vec<usize>, Vec<usize>) =
-                (0..self.devices.len()).partition(|&i| is_urgent(&self.devices[i].serves));
+                (0..self.devices.len()).partition(|&i| is_urgent(&self.devices[i]));
             first.extend(rest);
             first
         };
         let mut woken: HashSet<usize> = HashSet::new();
         for i in order {
-            let urgent_now = is_urgent(&self.devices[i].serves);
+            let urgent_now = is_urgent(&self.devices[i]);
             let content = self.content(i);
             let rank = match self.devices[i].serves {
                 Serves::Window(w) => self.hall.waiting_for_window(w) as u32,
@@ -325,9 +335,10 @@ impl Hub {
             (DeviceProfile::Keypad(p), Serves::Window(w)) => {
                 let w = *w;
                 let window = hall.window(w)?;
+                // At rest an unstaffed window's keypad shows only the
+                // waiting count; a key pressed there shows `no_staff`.
                 let ticket = match self.messages.get(&i) {
                     Some((text, until)) if *until > Instant::now() => text.clone(),
-                    _ if window.staff.is_none() => p.no_staff.render(|_| None),
                     _ => window
                         .current
                         .and_then(|t| hall.ticket(t))
@@ -354,8 +365,8 @@ impl Hub {
                     None => String::new(),
                 };
                 let prompt = self
-                    .awaiting(*w, p.rating_timeout_s)
-                    .is_some_and(|(_, due)| !due);
+                    .awaiting(*w)
+                    .is_some_and(|(_, elapsed)| elapsed < timeout_ms(p.rating_timeout_s));
                 Some(Content::Registers(
                     p.screen_image(&EvaluatorScreen { prompt, staff_line }),
                 ))
@@ -364,27 +375,28 @@ impl Hub {
         }
     }
 
-    /// The ticket awaiting a rating at `w`, and whether its time is up
-    /// (the timeout passed, or the window has moved on to another ticket).
-    fn awaiting(&self, w: WindowNo, timeout_s: u32) -> Option<(TicketId, bool)> {
-        let window = self.hall.window(w)?;
-        let a = window.awaiting_rating.as_ref()?;
+    /// How long the ticket awaiting a rating at `w` has been prompted for.
+    /// The rating stays open for the profile's whole timeout whatever the
+    /// window does meanwhile (calling the next citizen must not cut a rating
+    /// off); the next finished ticket at the window closes it, in the core.
+    fn awaiting(&self, w: WindowNo) -> Option<(TicketId, Millis)> {
+        let a = self.hall.window(w)?.awaiting_rating.as_ref()?;
         let since = self
             .prompted
             .get(&a.ticket)
             .copied()
             .unwrap_or(a.finished_ms);
-        let elapsed = (self.now_ms)().saturating_sub(since);
-        let due = elapsed >= Millis::from(timeout_s) * 1000 || window.current.is_some();
-        Some((a.ticket, due))
+        Some((a.ticket, (self.now_ms)().saturating_sub(since)))
     }
 
     async fn on_tick(&mut self) {
-        // Evaluations whose time is up are recorded as not rated.
+        // Evaluations whose time is up (and the grace for a last poll) are
+        // recorded as not rated.
         let mut due: Vec<(usize, WindowNo, TicketId)> = Vec::new();
         for (i, d) in self.devices.iter().enumerate() {
             if let (DeviceProfile::Evaluator(p), Serves::Window(w)) = (&d.profile, &d.serves)
-                && let Some((ticket, true)) = self.awaiting(*w, p.rating_timeout_s)
+                && let Some((ticket, elapsed)) = self.awaiting(*w)
+                && elapsed >= timeout_ms(p.rating_timeout_s) + RATING_GRACE_MS
                 && !self.closing.contains(&ticket)
             {
                 due.push((i, *w, ticket));
@@ -398,7 +410,7 @@ impl Hub {
                 ticket,
                 rating: None,
             };
-            if let Err(SubmitError::Journal(_) | SubmitError::Busy) =
+            if let Err(SubmitError::Journal(_) | SubmitError::Busy | SubmitError::ShuttingDown) =
                 self.handle.submit(Actor::System, &client, command).await
             {
                 // Try again at the next tick.
@@ -407,29 +419,38 @@ impl Hub {
         }
         let now = Instant::now();
         self.messages.retain(|_, (_, until)| *until > now);
+        // Forget evaluations no window awaits any more.
+        let awaited: HashSet<TicketId> = self
+            .hall
+            .windows()
+            .filter_map(|w| w.awaiting_rating.as_ref().map(|a| a.ticket))
+            .collect();
+        self.closing.retain(|t| awaited.contains(t));
+        self.prompted.retain(|t, _| awaited.contains(t));
         self.reconcile(&HashSet::new());
     }
 
     async fn on_input(&mut self, input: Input) {
-        let result = self.press(input.device, input.press).await;
-        let _ = input.reply.send(result);
+        let verdict = self.press(input.device, input.press).await;
+        let _ = input.reply.send(verdict);
     }
 
-    async fn press(&mut self, device: usize, press: Press) -> Result<(), String> {
+    async fn press(&mut self, device: usize, press: Press) -> Verdict {
         let Some(d) = self.devices.get(device) else {
-            return Err("unknown device".to_string());
+            return Verdict::Refused("unknown device".to_string());
         };
         let Serves::Window(window) = d.serves else {
-            return Err("not a window device".to_string());
+            return Verdict::Refused("not a window device".to_string());
         };
         let client = d.client.clone();
         match press {
             Press::Key(key) => match keys::action(&self.hall, window, key) {
                 KeyAction::Submit { actor, command } => {
                     match self.handle.submit(actor, &client, command).await {
-                        Ok(_) => Ok(()),
-                        Err(SubmitError::Refused(r)) => Err(self.show(device, &r.zh)),
-                        Err(e) => Err(self.show(device, &e.to_string())),
+                        Ok(_) => Verdict::Applied,
+                        Err(SubmitError::Refused(r)) => Verdict::Refused(self.show(device, &r.zh)),
+                        // Not decided: the press stays in the keypad for later.
+                        Err(_) => Verdict::Retry,
                     }
                 }
                 KeyAction::PromptEvaluation => {
@@ -442,22 +463,35 @@ impl Hub {
                         Some(ticket) => {
                             self.prompted.insert(ticket, (self.now_ms)());
                             self.reconcile(&HashSet::new());
-                            Ok(())
+                            Verdict::Applied
                         }
-                        None => Err(self.show(device, "无待评价业务")),
+                        None => Verdict::Refused(self.show(device, NOTHING_TO_RATE)),
                     }
                 }
-                KeyAction::Refused(text) => Err(self.show(device, text)),
+                KeyAction::Refused(text) => {
+                    let text = match &d.profile {
+                        DeviceProfile::Keypad(p) if text == keys::NOBODY_SIGNED_IN => {
+                            p.no_staff.render(|_| None)
+                        }
+                        _ => text.to_string(),
+                    };
+                    Verdict::Refused(self.show(device, &text))
+                }
             },
             Press::Rating(rating) => {
-                let timeout_s = match &d.profile {
-                    DeviceProfile::Evaluator(p) => p.rating_timeout_s,
-                    _ => return Err("not an evaluator".to_string()),
+                let DeviceProfile::Evaluator(p) = &d.profile else {
+                    return Verdict::Refused("not an evaluator".to_string());
                 };
-                // A rating with nothing to rate (pressed late, or twice)
-                // is dropped: it belongs to no ticket.
-                let Some((ticket, false)) = self.awaiting(window, timeout_s) else {
-                    return Ok(());
+                // A rating with nothing to rate (pressed twice, or long after
+                // the lamp went off) belongs to no ticket and is dropped. One
+                // pressed just before the timeout but polled after it counts.
+                let ticket = match self.awaiting(window) {
+                    Some((ticket, elapsed))
+                        if elapsed < timeout_ms(p.rating_timeout_s) + RATING_GRACE_MS =>
+                    {
+                        ticket
+                    }
+                    _ => return Verdict::Applied,
                 };
                 let command = Command::Rate {
                     window,
@@ -465,8 +499,8 @@ impl Hub {
                     rating: Some(rating),
                 };
                 match self.handle.submit(Actor::System, &client, command).await {
-                    Ok(_) | Err(SubmitError::Refused(_)) => Ok(()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(_) | Err(SubmitError::Refused(_)) => Verdict::Applied,
+                    Err(_) => Verdict::Retry,
                 }
             }
         }
@@ -487,6 +521,10 @@ impl Hub {
         self.reconcile(&HashSet::new());
         text.to_string()
     }
+}
+
+fn timeout_ms(seconds: u32) -> Millis {
+    Millis::from(seconds) * 1000
 }
 
 /// Gives a TTS bus its voice queue.

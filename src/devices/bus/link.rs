@@ -21,6 +21,9 @@ use super::health::Failure;
 /// The longest time spent waiting for a chattering line to fall silent
 /// after a failed exchange; after that the next request goes out anyway.
 pub const SETTLE_MAX: Duration = Duration::from_millis(300);
+/// Added to the request timeout to bound a write (a frame at 1200 baud
+/// takes up to ~2 s on the wire, but the kernel buffers it at once).
+pub const WRITE_SLACK: Duration = Duration::from_millis(500);
 /// Bytes read at once.
 const READ_CHUNK: usize = 512;
 
@@ -123,15 +126,33 @@ impl Line {
         }
     }
 
-    /// Lets a chattering line fall silent after a failed exchange.
-    pub async fn recover(&mut self) -> io::Result<()> {
+    /// After a failed exchange: a slow device may still answer. Reads for
+    /// one more request timeout (counting what comes as stray), then until
+    /// the line has been quiet for the gap, at most [`SETTLE_MAX`] more.
+    pub async fn drain_late(&mut self) -> io::Result<()> {
+        let late_window = Instant::now() + self.timeout;
+        loop {
+            let n = self.read_until(late_window).await?;
+            if n == 0 {
+                break;
+            }
+            self.stray_bytes += n as u64;
+        }
         self.settle(SETTLE_MAX).await
     }
 
     async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.settle(self.gap + self.gap).await?;
-        self.wire.write_all(bytes).await?;
-        self.wire.flush().await?;
+        // A port whose driver stalls must not hang the bus: bounded too.
+        let limit = self.timeout + WRITE_SLACK;
+        let write = async {
+            self.wire.write_all(bytes).await?;
+            self.wire.flush().await
+        };
+        match tokio::time::timeout(limit, write).await {
+            Ok(result) => result?,
+            Err(_) => return Err(io::Error::new(io::ErrorKind::TimedOut, "write stalled")),
+        }
         self.bytes_out += bytes.len() as u64;
         self.quiet_since = Instant::now();
         Ok(())
@@ -285,5 +306,61 @@ impl AsyncWrite for DeadWire {
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::devices::modbus;
+
+    fn line(wire: BoxWire) -> Line {
+        Line::new(wire, Duration::from_millis(50), Duration::from_millis(2))
+    }
+
+    #[tokio::test]
+    async fn a_write_the_port_never_takes_is_a_port_failure_in_bounded_time() {
+        // A 16-byte pipe whose far end never reads: writes stall.
+        let (near, _far) = tokio::io::duplex(16);
+        let mut line = line(Box::new(near));
+        let request = modbus::write_multiple_registers(1, 0, &[0; 40]).unwrap();
+        let start = std::time::Instant::now();
+        let outcome = line.modbus(&request).await;
+        assert!(matches!(outcome, Err(Failure::Port)), "{outcome:?}");
+        assert!(start.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_late_answer_is_drained_not_taken_for_the_next_request() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (near, mut far) = tokio::io::duplex(1024);
+        let mut line = line(Box::new(near));
+        let read = modbus::read_holding_registers(1, 0, 1).unwrap();
+        let answer_to_read = {
+            let mut adu = vec![1, 3, 2, 0x12, 0x34];
+            modbus::codec::push_crc(&mut adu);
+            adu
+        };
+        let device = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            // First request: answer 80 ms late (after the 50 ms timeout).
+            let _ = far.read(&mut buf).await;
+            tokio::time::sleep(Duration::from_millis(80)).await;
+            far.write_all(&answer_to_read).await.unwrap();
+            // Second request (the same read): answer at once with 0xABCD.
+            let _ = far.read(&mut buf).await;
+            let mut adu = vec![1, 3, 2, 0xAB, 0xCD];
+            modbus::codec::push_crc(&mut adu);
+            far.write_all(&adu).await.unwrap();
+            far
+        });
+        assert!(matches!(line.modbus(&read).await, Err(Failure::Timeout)));
+        line.drain_late().await.unwrap();
+        assert!(line.stray_bytes >= 7, "the late answer was drained");
+        match line.modbus(&read).await {
+            Ok(ModbusOutcome::Reply(Response::Registers(r))) => assert_eq!(r, [0xABCD]),
+            other => panic!("{other:?}"),
+        }
+        drop(device.await);
     }
 }

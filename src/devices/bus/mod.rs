@@ -130,6 +130,12 @@ impl Registry {
         self.changes.subscribe()
     }
 
+    /// Consecutive failed exchanges with a device (0 when its last answered).
+    pub fn failures(&self, device: usize) -> u32 {
+        let all = self.health.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(device).map_or(0, |h| h.consecutive_failures)
+    }
+
     pub fn is_offline(&self, device: usize) -> bool {
         let all = self.health.lock().unwrap_or_else(|e| e.into_inner());
         all.get(device).is_some_and(Health::is_offline)
@@ -188,23 +194,6 @@ pub struct Target {
     pub flash: u64,
 }
 
-/// A commissioning request for one device (`hallq devices test`).
-#[derive(Debug)]
-pub enum Request {
-    /// Re-address a window indicator; answered when done.
-    SetAddress {
-        slot: usize,
-        new_unit: u8,
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-    /// Speak a sentence now (ahead of the queue), answered when spoken.
-    Say {
-        slot: usize,
-        text: String,
-        reply: oneshot::Sender<Result<(), String>>,
-    },
-}
-
 /// What the hub hands a bus: the latest desired state of its devices.
 #[derive(Default)]
 pub struct Desired {
@@ -214,7 +203,6 @@ pub struct Desired {
     pub poll_rank: Vec<u32>,
     /// The zone's announcements, on a TTS bus.
     pub voice: Option<VoiceQueue>,
-    pub requests: Vec<Request>,
 }
 
 /// Shared between the hub and one bus task.
@@ -232,7 +220,6 @@ impl BusShared {
                 targets: vec![None; slots],
                 poll_rank: vec![0; slots],
                 voice: None,
-                requests: Vec::new(),
             }),
             wake: Notify::new(),
         }
@@ -250,20 +237,29 @@ pub enum Press {
     Rating(Rating),
 }
 
-/// A press and where to send the verdict: `Ok` applied (or nothing to
-/// do), `Err(text)` refused, with the short text the device shows.
+/// What the hall made of a press.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Applied, or nothing to do: acknowledge it.
+    Applied,
+    /// Refused (the text is shown on the keypad): acknowledge it.
+    Refused(String),
+    /// Not decided (the journal failed, the hall is busy): leave it in the
+    /// device, to be read again.
+    Retry,
+}
+
+/// A press and where to send the verdict.
 pub struct Input {
     pub device: usize,
     pub press: Press,
-    pub reply: oneshot::Sender<Result<(), String>>,
+    pub reply: oneshot::Sender<Verdict>,
 }
 
 /// The running device layer.
 pub struct Devices {
     pub registry: Arc<Registry>,
     buses: Vec<Arc<BusShared>>,
-    /// Device index → (bus, slot).
-    places: Vec<(usize, usize)>,
 }
 
 impl Devices {
@@ -279,7 +275,6 @@ impl Devices {
     ) -> Result<Devices, crate::daemon::owner::SubmitError> {
         let mut infos = Vec::new();
         let mut hub_devices = Vec::new();
-        let mut places = Vec::new();
         let bus_index: std::collections::HashMap<&str, usize> = config
             .buses()
             .iter()
@@ -309,7 +304,6 @@ impl Devices {
                 hub::Place { bus, slot },
                 client,
             ));
-            places.push((bus, slot));
             infos.push(DeviceInfo {
                 index,
                 bus: d.bus.clone(),
@@ -358,30 +352,16 @@ impl Devices {
                 registry: registry.clone(),
                 inputs: input_tx.clone(),
                 now_ms: now_ms.clone(),
+                last_probe: None,
             };
             tokio::spawn(task.run());
         }
-        Ok(Devices {
-            registry,
-            buses,
-            places,
-        })
+        Ok(Devices { registry, buses })
     }
 
     /// Every device with its health.
     pub fn statuses(&self) -> Vec<DeviceStatus> {
         self.registry.statuses()
-    }
-
-    /// Hands a commissioning request to the device's bus.
-    pub fn request(&self, device: usize, make: impl FnOnce(usize) -> Request) -> bool {
-        let Some(&(bus, slot)) = self.places.get(device) else {
-            return false;
-        };
-        let shared = &self.buses[bus];
-        shared.lock().requests.push(make(slot));
-        shared.wake.notify_one();
-        true
     }
 
     /// Voice statistics per TTS bus: (bus, stats).

@@ -3,19 +3,25 @@
 //! Each turn it picks the most pressing job, does it, and looks again, so
 //! a new call never waits behind more than the one exchange in flight:
 //!
-//! 1. urgent writes (a new call's indicator and board), and voice;
-//! 2. other display updates;
-//! 3. probes of offline devices that are due (backoff, [`health`]);
-//! 4. keypad and evaluator polls that are due, busiest window first;
-//! 5. a full rewrite of a display not rewritten for [`REFRESH`] (a device
-//!    that was power-cycled between two polls shows the right thing again).
+//! 1. urgent writes (a new call's indicator and its zone's boards), and voice;
+//! 2. polls overdue by [`POLL_OVERDUE`], then other display updates;
+//! 3. one probe of an offline device, or one check of a device not heard
+//!    from for [`CHECK_IDLE`] — at most one per [`PROBE_SPACING`] timeouts,
+//!    so dead devices cannot crowd out the live ones;
+//! 4. keypad and evaluator polls that are due: the most overdue first, busy
+//!    windows counted as due up to [`BUSY_HEAD_START`] earlier (ageing, so
+//!    a quiet window's keypad is still read).
 //!
 //! A write sends only the registers that differ from what the device is
-//! known to hold; a device that failed or came back is rewritten whole.
+//! known to hold; a device that failed, came back, or whose check read back
+//! something else (it was power-cycled) is rewritten whole.
+//!
 //! A key press is acknowledged to the keypad only after its command was
-//! committed (or refused): a press is never lost, and a press whose
-//! acknowledgement was lost is recognised at the next poll and not applied
-//! twice.
+//! committed or refused, so a press is not lost to a crash or a busy hall.
+//! When the acknowledgement's reply is lost, the presses are remembered and
+//! skipped if the next poll still shows them. (The keypad protocol has no
+//! sequence numbers: if the acknowledgement did land and the same keys are
+//! pressed again before the immediate re-poll, those presses are skipped.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,24 +35,33 @@ use crate::devices::image::RegisterImage;
 use crate::devices::modbus::{EncodedRequest, Response};
 use crate::devices::profile::DeviceProfile;
 use crate::devices::tts::{self, Reply as TtsReply};
+use crate::devices::voice::Announcement;
 use crate::queue::types::Millis;
 
 use super::health::{Failure, Transition};
-use super::link::{BoxWire, Line, ModbusOutcome};
-use super::{BusShared, Content, Input, Press, Registry, Request};
-
-/// A display not rewritten for this long is rewritten whole, at the lowest priority.
-pub const REFRESH: Duration = Duration::from_secs(60);
-/// How long a press waits for the hall's verdict before the bus moves on
-/// (the press stays in the keypad and is read again).
-pub const VERDICT_TIMEOUT: Duration = Duration::from_secs(5);
+use super::link::{BoxWire, DeadWire, Line, ModbusOutcome};
+use super::{BusShared, Content, Input, Press, Registry, Verdict};
 
 /// A device not heard from for this long (a display nothing was written
-/// to, an idle voice chip) is asked whether it is there, so a dead device
-/// shows on the dashboard before a call needs it. Polled devices are heard
-/// from at every poll. At 9600 baud a check costs about 16 ms of bus time.
+/// to, an idle voice chip) is checked: a voice chip or BX-5K answers a
+/// status query, a display's first registers are read back and compared
+/// with what it should hold. At 9600 baud a check costs about 16 ms.
 pub const CHECK_IDLE: Duration = Duration::from_secs(5);
-
+/// Probes and checks are at least this many request timeouts apart.
+pub const PROBE_SPACING: u32 = 4;
+/// Registers read back by a display check.
+pub const CHECK_REGISTERS: u16 = 8;
+/// How much earlier than its due time the keypad of a window with many
+/// tickets waiting is polled (50 ms per waiting ticket, up to this).
+pub const BUSY_HEAD_START: Duration = Duration::from_millis(500);
+/// A poll this late goes ahead of display updates that are not calls.
+pub const POLL_OVERDUE: Duration = Duration::from_millis(300);
+/// How long a press waits for the hall's verdict before the bus moves on
+/// (the press was handed over; the hub will still decide it).
+pub const VERDICT_TIMEOUT: Duration = Duration::from_secs(5);
+/// When the hall could not decide presses (journal failure), the keypad
+/// keeps them and is polled again after this.
+pub const RETRY_PRESSES: Duration = Duration::from_secs(1);
 /// How often a failed port is opened again.
 pub const PORT_RETRY: Duration = Duration::from_millis(500);
 
@@ -66,14 +81,18 @@ pub struct Slot {
     next_probe: Instant,
     /// When to check a device that is not polled (see [`CHECK_IDLE`]).
     next_check: Instant,
-    refreshed: Instant,
     /// Events whose acknowledgement may not have reached the device.
     unacked: Vec<fifo::Event<u16>>,
+    /// After a failed exchange, no write before this (a failing device
+    /// must not hold the bus with back-to-back retries).
+    retry_at: Instant,
 }
 
 impl Slot {
     pub fn new(device: usize, unit: Option<u8>, profile: DeviceProfile) -> Slot {
         let now = Instant::now();
+        // Spread the checks so one short outage does not miss every device.
+        let jitter = Duration::from_millis((device as u64 * 97) % 2000);
         Slot {
             device,
             unit,
@@ -83,18 +102,17 @@ impl Slot {
             written_flash: 0,
             next_poll: now,
             next_probe: now,
-            next_check: now + CHECK_IDLE,
-            refreshed: now,
+            next_check: now + CHECK_IDLE + jitter,
             unacked: Vec::new(),
+            retry_at: now,
         }
     }
 
-    fn polled(&self) -> Option<u32> {
-        match &self.profile {
-            DeviceProfile::Keypad(p) => Some(p.poll_interval_ms),
-            DeviceProfile::Evaluator(p) => Some(p.poll_interval_ms),
-            _ => None,
-        }
+    fn polled(&self) -> bool {
+        matches!(
+            self.profile,
+            DeviceProfile::Keypad(_) | DeviceProfile::Evaluator(_)
+        )
     }
 
     fn is_tts(&self) -> bool {
@@ -108,9 +126,9 @@ impl Slot {
 /// What to do next.
 enum Job {
     Write(usize),
-    Speak(usize, String),
-    Request(Request),
+    Speak(usize, Announcement),
     Probe(usize),
+    Check(usize),
     Poll(usize),
     Idle(Option<Instant>),
 }
@@ -127,6 +145,8 @@ pub struct BusTask {
     pub registry: Arc<Registry>,
     pub inputs: mpsc::Sender<Input>,
     pub now_ms: NowFn,
+    /// When the last probe or check went out.
+    pub last_probe: Option<Instant>,
 }
 
 impl BusTask {
@@ -142,9 +162,9 @@ impl BusTask {
             wake.as_mut().enable();
             match self.next_job() {
                 Job::Write(slot) => self.write(slot).await,
-                Job::Speak(slot, text) => self.speak(slot, &text).await,
-                Job::Request(request) => self.request(request).await,
+                Job::Speak(slot, a) => self.speak(slot, a).await,
                 Job::Probe(slot) => self.probe(slot).await,
+                Job::Check(slot) => self.check(slot).await,
                 Job::Poll(slot) => self.poll(slot).await,
                 Job::Idle(until) => match until {
                     Some(t) => {
@@ -163,95 +183,127 @@ impl BusTask {
         self.registry.is_offline(self.slots[slot].device)
     }
 
+    fn probe_spacing(&self) -> Duration {
+        self.line.timeout() * PROBE_SPACING
+    }
+
     fn next_job(&mut self) -> Job {
         let now = Instant::now();
-        let offline: Vec<bool> = (0..self.slots.len()).map(|i| self.offline(i)).collect();
+        let n = self.slots.len();
+        let offline: Vec<bool> = (0..n).map(|i| self.offline(i)).collect();
+        // Failed lately but not offline yet: handled like probes (spaced).
+        let failing: Vec<bool> = (0..n)
+            .map(|i| !offline[i] && self.registry.failures(self.slots[i].device) > 0)
+            .collect();
         let mut desired = self.shared.lock();
-        if let Some(request) = desired.requests.pop() {
-            return Job::Request(request);
-        }
-        // 1. urgent writes, then voice; 2. other writes.
-        let dirty = |urgent_only: bool| {
-            (0..self.slots.len()).find(|&i| {
+        // Per slot: (a new urgent target, anything to write).
+        let pending: Vec<(bool, bool)> = (0..n)
+            .map(|i| {
                 let s = &self.slots[i];
                 let Some(Some(t)) = desired.targets.get(i) else {
-                    return false;
+                    return (false, false);
                 };
-                !offline[i]
-                    && (!urgent_only || t.urgent)
-                    && (s.written.is_none() || s.written_seq != t.seq || s.written_flash != t.flash)
+                let changed = s.written_seq != t.seq || s.written_flash != t.flash;
+                // Urgency belongs to a new target, not to a resync of an old one.
+                (t.urgent && changed, changed || s.written.is_none())
             })
-        };
-        let (urgent, other) = (dirty(true), dirty(false));
-        if let Some(i) = urgent {
+            .collect();
+        let healthy = |i: usize| !offline[i] && !failing[i];
+        // 1. urgent writes, then voice; 2. other writes.
+        if let Some(i) = (0..n).find(|&i| healthy(i) && pending[i].0) {
             return Job::Write(i);
         }
-        if let Some(i) = (0..self.slots.len()).find(|&i| self.slots[i].is_tts() && !offline[i])
+        if let Some(i) = (0..n).find(|&i| self.slots[i].is_tts() && healthy(i))
             && let Some(voice) = desired.voice.as_mut()
             && let Some(a) = voice.next((self.now_ms)())
         {
-            let text = match &self.slots[i].profile {
-                DeviceProfile::Syn6288(p) => p.announcement_text(&a.ticket, a.window),
-                DeviceProfile::Xfs5152(p) => p.announcement_text(&a.ticket, a.window),
-                _ => String::new(),
-            };
-            return Job::Speak(i, text);
+            return Job::Speak(i, a);
         }
-        if let Some(i) = other {
-            return Job::Write(i);
-        }
-        // 3. probes due.
-        if let Some(i) =
-            (0..self.slots.len()).find(|&i| offline[i] && self.slots[i].next_probe <= now)
-        {
-            return Job::Probe(i);
-        }
-        // 3b. devices not heard from for a while.
-        if let Some(i) = (0..self.slots.len()).find(|&i| {
-            !offline[i] && self.slots[i].polled().is_none() && self.slots[i].next_check <= now
+        // Polls that have waited too long go before other writes, so a
+        // burst of display updates (or the first write to a device that
+        // turns out to be dead) cannot hold up key presses.
+        if let Some(i) = (0..n).find(|&i| {
+            healthy(i)
+                && self.slots[i].polled()
+                && now.saturating_duration_since(self.slots[i].next_poll) >= POLL_OVERDUE
         }) {
-            self.slots[i].next_check = now + CHECK_IDLE;
-            return Job::Probe(i);
-        }
-        // 4. polls due, busiest first.
-        let due = (0..self.slots.len())
-            .filter(|&i| !offline[i] && self.slots[i].polled().is_some())
-            .filter(|&i| self.slots[i].next_poll <= now)
-            .max_by_key(|&i| {
-                let rank = desired.poll_rank.get(i).copied().unwrap_or(0);
-                (rank, std::cmp::Reverse(self.slots[i].next_poll))
-            });
-        if let Some(i) = due {
             return Job::Poll(i);
         }
-        // 5. periodic full rewrite.
-        if let Some(i) = (0..self.slots.len()).find(|&i| {
-            !offline[i]
-                && self.slots[i].written.is_some()
-                && now.duration_since(self.slots[i].refreshed) >= REFRESH
-        }) {
-            self.slots[i].written = None;
+        if let Some(i) = (0..n).find(|&i| healthy(i) && pending[i].1) {
             return Job::Write(i);
         }
-        let mut until: Option<Instant> = None;
-        for (i, s) in self.slots.iter().enumerate() {
-            let t = if offline[i] {
-                Some(s.next_probe)
-            } else if s.polled().is_some() {
-                Some(s.next_poll)
-            } else if s.written.is_some() {
-                Some(s.next_check.min(s.refreshed + REFRESH))
+        // 3. one job for a device that does not answer: a probe if it is
+        // offline, else a retry of what failed. Spaced, most overdue first.
+        let spaced = self
+            .last_probe
+            .is_none_or(|t| now.duration_since(t) >= self.probe_spacing());
+        let troubled = |i: usize| {
+            if offline[i] {
+                Some(self.slots[i].next_probe)
+            } else if failing[i] {
+                Some(self.slots[i].retry_at)
             } else {
-                Some(s.next_check)
+                None
+            }
+        };
+        let most_overdue = (0..n)
+            .filter_map(|i| troubled(i).map(|t| (i, t)))
+            .filter(|&(_, t)| t <= now)
+            .min_by_key(|&(_, t)| t);
+        if spaced && let Some((i, _)) = most_overdue {
+            self.last_probe = Some(now);
+            let s = &self.slots[i];
+            return if offline[i] {
+                Job::Probe(i)
+            } else if pending[i].1 {
+                Job::Write(i)
+            } else if s.polled() {
+                Job::Poll(i)
+            } else {
+                Job::Check(i)
             };
-            if let Some(t) = t {
-                until = Some(until.map_or(t, |u| u.min(t)));
+        }
+        drop(desired);
+        // 3b. checks of healthy devices not heard from for a while.
+        if let Some(i) = (0..n)
+            .find(|&i| healthy(i) && !self.slots[i].polled() && self.slots[i].next_check <= now)
+        {
+            self.slots[i].next_check = now + CHECK_IDLE;
+            return Job::Check(i);
+        }
+        // 4. polls due: most overdue first, busy windows a little earlier.
+        let desired = self.shared.lock();
+        let head_start = |i: usize| {
+            let rank = desired.poll_rank.get(i).copied().unwrap_or(0);
+            (Duration::from_millis(50) * rank).min(BUSY_HEAD_START)
+        };
+        let poll = (0..n)
+            .filter(|&i| healthy(i) && self.slots[i].polled() && self.slots[i].next_poll <= now)
+            .min_by_key(|&i| {
+                let due = self.slots[i].next_poll;
+                due.checked_sub(head_start(i)).unwrap_or(due)
+            });
+        drop(desired);
+        if let Some(i) = poll {
+            return Job::Poll(i);
+        }
+        // Idle until the next due time.
+        let mut until: Option<Instant> = None;
+        let mut consider = |t: Instant| until = Some(until.map_or(t, |u: Instant| u.min(t)));
+        let spacing_ends = self.last_probe.map(|p| p + self.probe_spacing());
+        for (i, s) in self.slots.iter().enumerate() {
+            if let Some(t) = troubled(i) {
+                consider(spacing_ends.map_or(t, |e| t.max(e)));
+            } else if s.polled() {
+                consider(s.next_poll);
+            } else {
+                consider(s.next_check);
             }
         }
         Job::Idle(until)
     }
 
-    /// Books an exchange's outcome; a device that comes back is rewritten whole.
+    /// Books an answer; a device that comes back is rewritten whole.
     fn answered(&mut self, slot: usize, exception: bool) {
         let device = self.slots[slot].device;
         let now_ms = (self.now_ms)();
@@ -259,32 +311,49 @@ impl BusTask {
             .registry
             .update(device, now_ms, |h| h.answered(now_ms, exception));
         self.slots[slot].next_check = Instant::now() + CHECK_IDLE;
+        self.slots[slot].retry_at = Instant::now();
         if t == Some(Transition::CameOnline) {
             self.slots[slot].written = None;
         }
     }
 
+    /// Books a failure: the device's content is unknown from now on. A
+    /// failed port takes every device of the bus offline at once and is
+    /// closed, then opened again.
     async fn failed(&mut self, slot: usize, failure: Failure) {
         let device = self.slots[slot].device;
         let offline_after = self.config.offline_after;
         let now_ms = (self.now_ms)();
         self.slots[slot].written = None;
-        let went = self.registry.update(device, now_ms, |h| {
-            (h.failed(failure, offline_after), h.probe_delay_ms())
-        });
-        if went.0.is_some() || self.offline(slot) {
-            self.slots[slot].next_probe = Instant::now() + Duration::from_millis(went.1);
-        }
         if failure == Failure::Port {
-            // The port itself failed (a USB adapter pulled out): re-open
-            // it, at most every PORT_RETRY, without spinning.
+            for s in &mut self.slots {
+                s.written = None;
+                s.next_probe = Instant::now() + PORT_RETRY;
+                self.registry.update(s.device, now_ms, |h| h.port_down());
+            }
+            // Close the port before opening it again (ports are opened
+            // exclusively), and do not spin on a port that keeps failing.
+            let (timeout, gap) = (self.line.timeout(), self.config.gap());
+            self.line = Line::new(Box::new(DeadWire), timeout, gap);
             tokio::time::sleep(PORT_RETRY).await;
             if let Ok(wire) = (self.opener)() {
-                self.line = Line::new(wire, self.line.timeout(), self.config.gap());
+                self.line = Line::new(wire, timeout, gap);
             }
             return;
         }
-        let _ = self.line.recover().await;
+        let (_, delay, failures) = self.registry.update(device, now_ms, |h| {
+            let t = h.failed(failure, offline_after);
+            (t, h.probe_delay_ms(), h.consecutive_failures)
+        });
+        if self.offline(slot) {
+            self.slots[slot].next_probe = Instant::now() + Duration::from_millis(delay);
+        } else {
+            // Back off before writing to it again: 100, 200, 400… ms.
+            let backoff = 100u64 << failures.saturating_sub(1).min(3);
+            self.slots[slot].retry_at = Instant::now() + Duration::from_millis(backoff);
+        }
+        // A late answer must not be taken for the next request's.
+        let _ = self.line.drain_late().await;
     }
 
     /// One Modbus exchange, booked.
@@ -333,18 +402,21 @@ impl BusTask {
             }
         }
         let s = &mut self.slots[slot];
-        if s.written.is_none() {
-            s.refreshed = Instant::now();
-        }
         s.written = Some(target.content);
         s.written_seq = target.seq;
         s.written_flash = target.flash;
     }
 
-    /// Speaks `text` in full, the profile's number of times.
-    async fn speak(&mut self, slot: usize, text: &str) {
-        let result = speak(&mut self.line, &self.slots[slot].profile, text, None).await;
-        match result {
+    /// Speaks a call in full, the profile's number of times. If the chip
+    /// does not answer, the call goes back first in line (it is still
+    /// dropped, and counted, once it is 60 s old).
+    async fn speak(&mut self, slot: usize, a: Announcement) {
+        let text = match &self.slots[slot].profile {
+            DeviceProfile::Syn6288(p) => p.announcement_text(&a.ticket, a.window),
+            DeviceProfile::Xfs5152(p) => p.announcement_text(&a.ticket, a.window),
+            _ => return,
+        };
+        match speak(&mut self.line, &self.slots[slot].profile, &text, None).await {
             Ok(silent) => {
                 self.answered(slot, false);
                 if silent > 0 {
@@ -354,59 +426,12 @@ impl BusTask {
                         .update(device, now_ms, |h| h.timeouts += u64::from(silent));
                 }
             }
-            Err(f) => self.failed(slot, f).await,
-        }
-    }
-
-    async fn request(&mut self, request: Request) {
-        match request {
-            Request::SetAddress {
-                slot,
-                new_unit,
-                reply,
-            } => {
-                let result = self.set_address(slot, new_unit).await;
-                let _ = reply.send(result);
-            }
-            Request::Say { slot, text, reply } => {
-                if slot >= self.slots.len() || !self.slots[slot].is_tts() {
-                    let _ = reply.send(Err("not a voice device".to_string()));
-                    return;
+            Err(f) => {
+                if let Some(voice) = self.shared.lock().voice.as_mut() {
+                    voice.retry(a);
                 }
-                self.speak(slot, &text).await;
-                let ok = !self.offline(slot);
-                let _ = reply.send(if ok {
-                    Ok(())
-                } else {
-                    Err("the chip does not answer".to_string())
-                });
+                self.failed(slot, f).await;
             }
-        }
-    }
-
-    async fn set_address(&mut self, slot: usize, new_unit: u8) -> Result<(), String> {
-        let Some(s) = self.slots.get(slot) else {
-            return Err("no such device".to_string());
-        };
-        let DeviceProfile::WindowIndicator(p) = &s.profile else {
-            return Err("only window indicators can be re-addressed".to_string());
-        };
-        let unit = s.unit.unwrap_or(0);
-        let request = match p.set_address_request(unit, new_unit) {
-            None => return Err(format!("profile of unit {unit} has no address register")),
-            Some(Err(e)) => return Err(e.to_string()),
-            Some(Ok(r)) => r,
-        };
-        match self.exchange(slot, &request).await {
-            Some(ModbusOutcome::Reply(_)) | Some(ModbusOutcome::Sent) => {
-                self.slots[slot].unit = Some(new_unit);
-                self.slots[slot].written = None;
-                Ok(())
-            }
-            Some(ModbusOutcome::Exception(code)) => {
-                Err(format!("the device refused (exception {code:#04x})"))
-            }
-            None => Err(format!("unit {unit} did not answer")),
         }
     }
 
@@ -420,8 +445,48 @@ impl BusTask {
         }
     }
 
+    /// Checks a device not heard from for a while. A display's first
+    /// registers are read back: if they are not what was written (the
+    /// device lost power and came back blank), it is rewritten whole.
+    async fn check(&mut self, slot: usize) {
+        let s = &self.slots[slot];
+        let unit = s.unit.unwrap_or(0);
+        // The first run of consecutive registers the device should hold
+        // (at most CHECK_REGISTERS): models refuse reads of registers they
+        // do not have, so nothing outside the image is asked for.
+        let expected = match &s.written {
+            Some(Content::Registers(img)) if s.profile.protocol().is_modbus() => {
+                img.iter().next().map(|(start, _)| {
+                    let values: Vec<u16> = (start..start.saturating_add(CHECK_REGISTERS))
+                        .map_while(|a| img.get(a))
+                        .collect();
+                    (start, values)
+                })
+            }
+            _ => None,
+        };
+        let Some((start, values)) = expected else {
+            return self.probe(slot).await;
+        };
+        let Ok(read) =
+            crate::devices::modbus::read_holding_registers(unit, start, values.len() as u16)
+        else {
+            return self.probe(slot).await;
+        };
+        // (An exception means the model does not allow reading back: it
+        // answered, which is all a check can learn.)
+        let Some(ModbusOutcome::Reply(Response::Registers(got))) = self.exchange(slot, &read).await
+        else {
+            return;
+        };
+        if got != values {
+            tracing::info!(bus = %self.config.name, unit, "device content lost; rewriting it");
+            self.slots[slot].written = None;
+        }
+    }
+
     /// Reads a keypad's or evaluator's pending presses, hands each to the
-    /// hub, waits for the verdicts, then acknowledges them.
+    /// hub, waits for the verdicts, then acknowledges the ones decided.
     async fn poll(&mut self, slot: usize) {
         let (request, interval) = {
             let s = &self.slots[slot];
@@ -441,83 +506,115 @@ impl BusTask {
         else {
             return;
         };
-        let s = &self.slots[slot];
-        let unit = s.unit.unwrap_or(0);
-        let (events, ack) = match &s.profile {
-            DeviceProfile::Keypad(p) => match p.decode_poll(&registers) {
-                Ok(poll) => (
-                    poll.events
-                        .iter()
-                        .map(|e| match e {
-                            fifo::Event::Known(k) => {
-                                (fifo::Event::Known(k.code()), Some(Press::Key(*k)))
-                            }
-                            fifo::Event::Unknown(c) => (fifo::Event::Unknown(*c), None),
-                        })
-                        .collect::<Vec<_>>(),
-                    p.ack_request(unit, poll.to_acknowledge()),
-                ),
-                Err(_) => return self.failed(slot, Failure::BadReply).await,
-            },
-            DeviceProfile::Evaluator(p) => match p.decode_poll(&registers) {
-                Ok(poll) => (
-                    poll.events
-                        .iter()
-                        .map(|e| match e {
-                            fifo::Event::Known(r) => {
-                                (fifo::Event::Known(r.code()), Some(Press::Rating(*r)))
-                            }
-                            fifo::Event::Unknown(c) => (fifo::Event::Unknown(*c), None),
-                        })
-                        .collect::<Vec<_>>(),
-                    p.ack_request(unit, poll.to_acknowledge()),
-                ),
-                Err(_) => return self.failed(slot, Failure::BadReply).await,
-            },
-            _ => return,
+        let events = match decode_presses(&self.slots[slot].profile, &registers) {
+            Some(events) => events,
+            None => return self.failed(slot, Failure::BadReply).await,
         };
         if events.is_empty() {
             self.slots[slot].unacked.clear();
             return;
         }
-        // Events already applied whose acknowledgement did not land.
         let codes: Vec<fifo::Event<u16>> = events.iter().map(|(c, _)| *c).collect();
+        // Presses already applied whose acknowledgement did not land.
         let skip = if codes.starts_with(&self.slots[slot].unacked) {
             self.slots[slot].unacked.len()
         } else {
             0
         };
         let device = self.slots[slot].device;
-        for (n, (_, press)) in events.iter().enumerate().skip(skip) {
-            let Some(press) = press else { continue };
-            let (reply, verdict) = oneshot::channel();
-            let input = Input {
-                device,
-                press: *press,
-                reply,
+        let mut decided = skip;
+        let mut retry = false;
+        for (_, press) in events.iter().skip(skip) {
+            if let Some(press) = press {
+                let (reply, verdict) = oneshot::channel();
+                let input = Input {
+                    device,
+                    press: *press,
+                    reply,
+                };
+                if self.inputs.send(input).await.is_err() {
+                    return;
+                }
+                match tokio::time::timeout(VERDICT_TIMEOUT, verdict).await {
+                    Ok(Ok(Verdict::Retry)) | Ok(Err(_)) => {
+                        retry = true;
+                        break;
+                    }
+                    Ok(Ok(_)) => {}
+                    // Handed over: the hub decides it; do not wait for more.
+                    Err(_) => {
+                        decided += 1;
+                        retry = true;
+                        break;
+                    }
+                }
+            }
+            decided += 1;
+        }
+        self.slots[slot].unacked = codes[..decided].to_vec();
+        if decided > 0 {
+            let unit = self.slots[slot].unit.unwrap_or(0);
+            let ack = match &self.slots[slot].profile {
+                DeviceProfile::Keypad(p) => p.ack_request(unit, decided as u8),
+                DeviceProfile::Evaluator(p) => p.ack_request(unit, decided as u8),
+                _ => return,
             };
-            if self.inputs.send(input).await.is_err() {
-                return;
-            }
-            // Waiting for the commit is the point: only then is the press
-            // acknowledged. A hall that does not answer in time leaves the
-            // rest in the keypad for the next poll.
-            // (A press handed over counts as applied: the hub submits it.)
-            if tokio::time::timeout(VERDICT_TIMEOUT, verdict)
-                .await
-                .is_err()
+            if let Ok(ack) = ack
+                && self.exchange(slot, &ack).await.is_some()
             {
-                self.slots[slot].unacked = codes[..=n].to_vec();
-                return;
+                self.slots[slot].unacked.clear();
             }
         }
-        self.slots[slot].unacked = codes.clone();
-        let Ok(ack) = ack else { return };
-        if self.exchange(slot, &ack).await.is_some() {
-            self.slots[slot].unacked.clear();
+        // More may have been pressed meanwhile: poll again at once (or a
+        // little later when the hall could not decide).
+        self.slots[slot].next_poll = if retry {
+            Instant::now() + RETRY_PRESSES
+        } else {
+            Instant::now()
+        };
+    }
+}
+
+/// A poll's presses, oldest first: each code (for matching a repeated
+/// poll) and what it means (`None` for a code the profile does not know,
+/// which is acknowledged and dropped). `None` when the registers are not a
+/// valid FIFO.
+fn decode_presses(
+    profile: &DeviceProfile,
+    registers: &[u16],
+) -> Option<Vec<(fifo::Event<u16>, Option<Press>)>> {
+    fn code_of<T>(e: &fifo::Event<T>, code: impl Fn(&T) -> u16) -> fifo::Event<u16> {
+        match e {
+            fifo::Event::Known(k) => fifo::Event::Known(code(k)),
+            fifo::Event::Unknown(c) => fifo::Event::Unknown(*c),
         }
-        // More may have been pressed meanwhile: poll again soon.
-        self.slots[slot].next_poll = Instant::now();
+    }
+    match profile {
+        DeviceProfile::Keypad(p) => p.decode_poll(registers).ok().map(|poll| {
+            poll.events
+                .iter()
+                .map(|e| {
+                    let press = match e {
+                        fifo::Event::Known(k) => Some(Press::Key(*k)),
+                        fifo::Event::Unknown(_) => None,
+                    };
+                    (code_of(e, |k| k.code()), press)
+                })
+                .collect()
+        }),
+        DeviceProfile::Evaluator(p) => p.decode_poll(registers).ok().map(|poll| {
+            poll.events
+                .iter()
+                .map(|e| {
+                    let press = match e {
+                        fifo::Event::Known(r) => Some(Press::Rating(*r)),
+                        fifo::Event::Unknown(_) => None,
+                    };
+                    (code_of(e, |r| r.code()), press)
+                })
+                .collect()
+        }),
+        _ => None,
     }
 }
 
