@@ -127,10 +127,10 @@ impl Line {
     }
 
     /// After a failed exchange: a slow device may still answer. Reads for
-    /// one more request timeout (counting what comes as stray), then until
-    /// the line has been quiet for the gap, at most [`SETTLE_MAX`] more.
+    /// half a request timeout more (counting what comes as stray), then
+    /// until the line has been quiet for the gap, at most [`SETTLE_MAX`].
     pub async fn drain_late(&mut self) -> io::Result<()> {
-        let late_window = Instant::now() + self.timeout;
+        let late_window = Instant::now() + self.timeout / 2;
         loop {
             let n = self.read_until(late_window).await?;
             if n == 0 {
@@ -343,9 +343,9 @@ mod tests {
         };
         let device = tokio::spawn(async move {
             let mut buf = [0u8; 64];
-            // First request: answer 80 ms late (after the 50 ms timeout).
+            // First request: answer 60 ms late (10 ms after the 50 ms timeout).
             let _ = far.read(&mut buf).await;
-            tokio::time::sleep(Duration::from_millis(80)).await;
+            tokio::time::sleep(Duration::from_millis(60)).await;
             far.write_all(&answer_to_read).await.unwrap();
             // Second request (the same read): answer at once with 0xABCD.
             let _ = far.read(&mut buf).await;

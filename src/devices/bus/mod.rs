@@ -353,6 +353,7 @@ impl Devices {
                 inputs: input_tx.clone(),
                 now_ms: now_ms.clone(),
                 last_probe: None,
+                last_was_poll: false,
             };
             tokio::spawn(task.run());
         }

@@ -147,6 +147,8 @@ pub struct BusTask {
     pub now_ms: NowFn,
     /// When the last probe or check went out.
     pub last_probe: Option<Instant>,
+    /// Whether the last of an overdue poll and a write was the poll.
+    pub last_was_poll: bool,
 }
 
 impl BusTask {
@@ -196,6 +198,7 @@ impl BusTask {
             .map(|i| !offline[i] && self.registry.failures(self.slots[i].device) > 0)
             .collect();
         let mut desired = self.shared.lock();
+        let ranks = desired.poll_rank.clone();
         // Per slot: (a new urgent target, anything to write).
         let pending: Vec<(bool, bool)> = (0..n)
             .map(|i| {
@@ -219,18 +222,40 @@ impl BusTask {
         {
             return Job::Speak(i, a);
         }
-        // Polls that have waited too long go before other writes, so a
-        // burst of display updates (or the first write to a device that
-        // turns out to be dead) cannot hold up key presses.
-        if let Some(i) = (0..n).find(|&i| {
-            healthy(i)
-                && self.slots[i].polled()
-                && now.saturating_duration_since(self.slots[i].next_poll) >= POLL_OVERDUE
-        }) {
-            return Job::Poll(i);
-        }
-        if let Some(i) = (0..n).find(|&i| healthy(i) && pending[i].1) {
-            return Job::Write(i);
+        // Polls that have waited too long take turns with other writes, so
+        // neither a burst of display updates (or the first write to a
+        // device that turns out to be dead) holds up key presses, nor a
+        // saturated bus's polls hold up the displays.
+        let head_start = |i: usize| {
+            let rank = ranks.get(i).copied().unwrap_or(0);
+            (Duration::from_millis(50) * rank).min(BUSY_HEAD_START)
+        };
+        let effective_due = |i: usize| {
+            let due = self.slots[i].next_poll;
+            due.checked_sub(head_start(i)).unwrap_or(due)
+        };
+        let overdue_poll = (0..n)
+            .filter(|&i| {
+                healthy(i)
+                    && self.slots[i].polled()
+                    && now.saturating_duration_since(self.slots[i].next_poll) >= POLL_OVERDUE
+            })
+            .min_by_key(|&i| effective_due(i));
+        let write = (0..n).find(|&i| healthy(i) && pending[i].1);
+        match (overdue_poll, write) {
+            (Some(p), Some(_)) if !self.last_was_poll => {
+                self.last_was_poll = true;
+                return Job::Poll(p);
+            }
+            (Some(p), None) => {
+                self.last_was_poll = true;
+                return Job::Poll(p);
+            }
+            (_, Some(w)) => {
+                self.last_was_poll = false;
+                return Job::Write(w);
+            }
+            (None, None) => {}
         }
         // 3. one job for a device that does not answer: a probe if it is
         // offline, else a retry of what failed. Spaced, most overdue first.
@@ -272,18 +297,9 @@ impl BusTask {
             return Job::Check(i);
         }
         // 4. polls due: most overdue first, busy windows a little earlier.
-        let desired = self.shared.lock();
-        let head_start = |i: usize| {
-            let rank = desired.poll_rank.get(i).copied().unwrap_or(0);
-            (Duration::from_millis(50) * rank).min(BUSY_HEAD_START)
-        };
         let poll = (0..n)
             .filter(|&i| healthy(i) && self.slots[i].polled() && self.slots[i].next_poll <= now)
-            .min_by_key(|&i| {
-                let due = self.slots[i].next_poll;
-                due.checked_sub(head_start(i)).unwrap_or(due)
-            });
-        drop(desired);
+            .min_by_key(|&i| effective_due(i));
         if let Some(i) = poll {
             return Job::Poll(i);
         }
