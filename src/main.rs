@@ -193,9 +193,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
         } => {
             let mut config = load_config(config.as_deref())?;
             override_buses(&mut config, &buses)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             runtime.block_on(serve(ServeOptions {
                 config,
                 data_dir: data_dir(&data),
@@ -211,9 +209,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
         } => {
             let mut config = load_config(config.as_deref())?;
             override_buses(&mut config, &buses)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             runtime.block_on(devices_command(config, action.unwrap_or(DevicesCmd::List)))
         }
         Cmd::Sim {
@@ -221,9 +217,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             speech_ms_per_char,
         } => {
             let config = load_config(config.as_deref())?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = runtime()?;
             runtime.block_on(hallq::sim::cli::run(config, speech_ms_per_char))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -570,4 +564,11 @@ async fn devices_command(config: Config, action: DevicesCmd) -> anyhow::Result<E
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The multi-threaded runtime the async commands run on.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
