@@ -34,3 +34,4 @@ fi
 cargo test --locked
 # Every benchmark, run once as a test so it cannot rot.
 cargo test --locked --benches
+bash tests/fuzz_smoke.sh # every fuzz target of fuzz/ for a short smoke run

@@ -199,8 +199,11 @@ impl Hub {
                 _ => {}
             }
         }
+        // Every call and recall rewrites the indicator's mode, so the
+        // number flashes even when nothing else on it changed (a recall, or
+        // a call written before the idle state in between was).
         for d in &mut self.devices {
-            if matches!(d.serves, Serves::Window(w) if recalls.contains(&w))
+            if matches!(d.serves, Serves::Window(w) if recalls.contains(&w) || calls.contains(&w))
                 && matches!(d.profile, DeviceProfile::WindowIndicator(_))
             {
                 d.flash += 1;

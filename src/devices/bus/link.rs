@@ -126,6 +126,16 @@ impl Line {
         }
     }
 
+    /// Waits until the line has been quiet for the inter-frame gap, so the
+    /// next job is chosen when it can go out at once (a call that arrives
+    /// during the gap is not stuck behind a job chosen before it).
+    pub async fn wait_quiet(&mut self) {
+        let until = self.quiet_since + self.gap;
+        if until > Instant::now() {
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
     /// After a failed exchange: a slow device may still answer. Reads for
     /// half a request timeout more (counting what comes as stray), then
     /// until the line has been quiet for the gap, at most [`SETTLE_MAX`].

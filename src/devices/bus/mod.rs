@@ -354,6 +354,7 @@ impl Devices {
                 now_ms: now_ms.clone(),
                 last_probe: None,
                 last_was_poll: false,
+                last_check: None,
             };
             tokio::spawn(task.run());
         }

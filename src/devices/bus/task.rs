@@ -32,7 +32,7 @@ use tokio::time::{Instant, sleep_until};
 use crate::config::model::BusConfig;
 use crate::devices::fifo;
 use crate::devices::image::RegisterImage;
-use crate::devices::modbus::{EncodedRequest, Response};
+use crate::devices::modbus::{EncodedRequest, Request, Response, decode_request};
 use crate::devices::profile::DeviceProfile;
 use crate::devices::tts::{self, Reply as TtsReply};
 use crate::devices::voice::Announcement;
@@ -49,6 +49,8 @@ use super::{BusShared, Content, Input, Press, Registry, Verdict};
 pub const CHECK_IDLE: Duration = Duration::from_secs(5);
 /// Probes and checks are at least this many request timeouts apart.
 pub const PROBE_SPACING: u32 = 4;
+/// Checks of healthy devices are at least this far apart on one bus.
+pub const CHECK_SPACING: Duration = Duration::from_millis(100);
 /// Registers read back by a display check.
 pub const CHECK_REGISTERS: u16 = 8;
 /// How much earlier than its due time the keypad of a window with many
@@ -86,6 +88,8 @@ pub struct Slot {
     /// After a failed exchange, no write before this (a failing device
     /// must not hold the bus with back-to-back retries).
     retry_at: Instant,
+    /// Part of the target is written, the rest is still to go.
+    partial: bool,
 }
 
 impl Slot {
@@ -105,6 +109,7 @@ impl Slot {
             next_check: now + CHECK_IDLE + jitter,
             unacked: Vec::new(),
             retry_at: now,
+            partial: false,
         }
     }
 
@@ -149,6 +154,8 @@ pub struct BusTask {
     pub last_probe: Option<Instant>,
     /// Whether the last of an overdue poll and a write was the poll.
     pub last_was_poll: bool,
+    /// When the last check of a healthy device went out.
+    pub last_check: Option<Instant>,
 }
 
 impl BusTask {
@@ -158,6 +165,7 @@ impl BusTask {
             if self.inputs.is_closed() {
                 return;
             }
+            self.line.wait_quiet().await;
             let shared = self.shared.clone();
             let wake = shared.wake.notified();
             tokio::pin!(wake);
@@ -208,7 +216,10 @@ impl BusTask {
                 };
                 let changed = s.written_seq != t.seq || s.written_flash != t.flash;
                 // Urgency belongs to a new target, not to a resync of an old one.
-                (t.urgent && changed, changed || s.written.is_none())
+                (
+                    t.urgent && changed,
+                    changed || s.partial || s.written.is_none(),
+                )
             })
             .collect();
         let healthy = |i: usize| !offline[i] && !failing[i];
@@ -221,6 +232,20 @@ impl BusTask {
             && let Some(a) = voice.next((self.now_ms)())
         {
             return Job::Speak(i, a);
+        }
+        // Checks of devices not heard from for a while: each device at most
+        // every CHECK_IDLE, and the bus at most one per CHECK_SPACING, so
+        // they neither starve on a saturated line nor crowd it.
+        let check_spaced = self
+            .last_check
+            .is_none_or(|t| now.duration_since(t) >= CHECK_SPACING);
+        if check_spaced
+            && let Some(i) = (0..n)
+                .find(|&i| healthy(i) && !self.slots[i].polled() && self.slots[i].next_check <= now)
+        {
+            self.slots[i].next_check = now + CHECK_IDLE;
+            self.last_check = Some(now);
+            return Job::Check(i);
         }
         // Polls that have waited too long take turns with other writes, so
         // neither a burst of display updates (or the first write to a
@@ -289,13 +314,6 @@ impl BusTask {
             };
         }
         drop(desired);
-        // 3b. checks of healthy devices not heard from for a while.
-        if let Some(i) = (0..n)
-            .find(|&i| healthy(i) && !self.slots[i].polled() && self.slots[i].next_check <= now)
-        {
-            self.slots[i].next_check = now + CHECK_IDLE;
-            return Job::Check(i);
-        }
         // 4. polls due: most overdue first, busy windows a little earlier.
         let poll = (0..n)
             .filter(|&i| healthy(i) && self.slots[i].polled() && self.slots[i].next_poll <= now)
@@ -386,26 +404,53 @@ impl BusTask {
         }
     }
 
+    /// Sends one request towards a display's target and books it: a
+    /// target that takes several requests (a 16-line board) is written one
+    /// request per turn, so a new call can go between two of them. What
+    /// the device holds meanwhile is tracked register by register.
     async fn write(&mut self, slot: usize) {
         let Some(target) = self.shared.lock().targets.get(slot).cloned().flatten() else {
             return;
         };
         let s = &self.slots[slot];
         let flash_again = s.written.is_some() && s.written_flash != target.flash;
-        match &target.content {
+        let complete = match &target.content {
             Content::Registers(image) => {
                 let last = match &s.written {
                     Some(Content::Registers(img)) => Some(img),
                     _ => None,
                 };
                 let unit = s.unit.unwrap_or(0);
-                let requests = register_writes(&s.profile, unit, last, image, flash_again);
                 // An encoding error is a profile/target mismatch: nothing
                 // sensible can be sent, so the target counts as written.
-                for request in requests.unwrap_or_default() {
-                    if self.exchange(slot, &request).await.is_none() {
+                let requests =
+                    register_writes(&s.profile, unit, last, image, flash_again).unwrap_or_default();
+                let mut held = last.cloned().unwrap_or_default();
+                if let Some(request) = requests.first() {
+                    if self.exchange(slot, request).await.is_none() {
                         return;
                     }
+                    if let Ok((_, Request::WriteMultipleRegisters { start, values })) =
+                        decode_request(&request.bytes)
+                    {
+                        held.set_block(start, &values);
+                        // The mode went out again: this call has flashed.
+                        if let DeviceProfile::WindowIndicator(p) = &self.slots[slot].profile
+                            && (start..start.saturating_add(values.len() as u16))
+                                .contains(&p.mode_register)
+                        {
+                            self.slots[slot].written_flash = target.flash;
+                        }
+                    }
+                }
+                if requests.len() > 1 {
+                    // More to write: keep what the device now holds and
+                    // come back (the target stays pending).
+                    self.slots[slot].written = Some(Content::Registers(held));
+                    self.slots[slot].partial = true;
+                    false
+                } else {
+                    true
                 }
             }
             Content::Frame(frame) => {
@@ -415,12 +460,16 @@ impl BusTask {
                         Err(f) => return self.failed(slot, f).await,
                     }
                 }
+                true
             }
+        };
+        if complete {
+            let s = &mut self.slots[slot];
+            s.partial = false;
+            s.written = Some(target.content);
+            s.written_seq = target.seq;
+            s.written_flash = target.flash;
         }
-        let s = &mut self.slots[slot];
-        s.written = Some(target.content);
-        s.written_seq = target.seq;
-        s.written_flash = target.flash;
     }
 
     /// Speaks a call in full, the profile's number of times. If the chip
