@@ -147,19 +147,12 @@ impl Health {
             return None;
         }
         if self.consecutive_failures >= offline_after.max(1) {
-            self.link = Link::Offline;
-            self.went_offline += 1;
-            self.probe_attempt = 0;
-            return Some(Transition::WentOffline);
+            return self.go_offline();
         }
         None
     }
 
-    /// The bus's port failed: the device is unreachable, offline at once.
-    pub fn port_down(&mut self) -> Option<Transition> {
-        self.port_errors += 1;
-        self.last_error = Some(Failure::Port.name());
-        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+    fn go_offline(&mut self) -> Option<Transition> {
         if self.link == Link::Offline {
             return None;
         }
@@ -167,6 +160,14 @@ impl Health {
         self.went_offline += 1;
         self.probe_attempt = 0;
         Some(Transition::WentOffline)
+    }
+
+    /// The bus's port failed: the device is unreachable, offline at once.
+    pub fn port_down(&mut self) -> Option<Transition> {
+        self.port_errors += 1;
+        self.last_error = Some(Failure::Port.name());
+        self.consecutive_failures = self.consecutive_failures.saturating_add(1);
+        self.go_offline()
     }
 
     /// How long to wait before probing an offline device again.

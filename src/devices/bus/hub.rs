@@ -471,15 +471,14 @@ impl Hub {
                         None => Verdict::Refused(self.show(device, NOTHING_TO_RATE)),
                     }
                 }
-                KeyAction::Refused(text) => {
+                KeyAction::NobodySignedIn => {
                     let text = match &d.profile {
-                        DeviceProfile::Keypad(p) if text == keys::NOBODY_SIGNED_IN => {
-                            p.no_staff.render(|_| None)
-                        }
-                        _ => text.to_string(),
+                        DeviceProfile::Keypad(p) => p.no_staff.render(|_| None),
+                        _ => "请先签到".to_string(),
                     };
                     Verdict::Refused(self.show(device, &text))
                 }
+                KeyAction::Refused(text) => Verdict::Refused(self.show(device, text)),
             },
             Press::Rating(rating) => {
                 let DeviceProfile::Evaluator(p) = &d.profile else {

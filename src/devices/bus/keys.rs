@@ -16,12 +16,13 @@ pub enum KeyAction {
     Submit { actor: Actor, command: Command },
     /// Light the evaluator's 请评价 again for the ticket just finished.
     PromptEvaluation,
+    /// Nobody is signed in at the window: refused; the keypad shows its
+    /// profile's `no_staff` text.
+    NobodySignedIn,
     /// Refused before reaching the core; the text is shown on the keypad.
     Refused(&'static str),
 }
 
-/// The keypad's 请先签到 when nobody is signed in.
-pub const NOBODY_SIGNED_IN: &str = "请先签到";
 /// The 下一步 key on a ticket whose matter has no next step.
 pub const NO_NEXT_STEP: &str = "无下一步";
 
@@ -34,7 +35,7 @@ pub const NO_NEXT_STEP: &str = "无下一步";
 /// - 暂停 pauses for a short break; other reasons are chosen on the page.
 pub fn action(hall: &Hall, window: WindowNo, key: KeypadKey) -> KeyAction {
     let Some(staff) = hall.window(window).and_then(|w| w.staff.clone()) else {
-        return KeyAction::Refused(NOBODY_SIGNED_IN);
+        return KeyAction::NobodySignedIn;
     };
     let command = match key {
         KeypadKey::CallNext => Command::CallNext { window },

@@ -9,10 +9,11 @@
 //! | module | job |
 //! |---|---|
 //! | `hub` | the reconciler: a replica of the hall fed by committed events; desired content per device; key presses and ratings into commands |
-//! | `task` | one bus: scheduling (calls first, then other updates, then polls), writes of what differs, polls, probes, voice |
+//! | `task` | one bus: scheduling (calls first; polls and other updates in turns; spaced retries of failing devices; checks), writes of what differs, polls, probes, voice |
 //! | `link` | one exchange on a line: gap, stale bytes, request, reply, timeout |
 //! | `health` | online/offline, counters, probe backoff |
-//! | `port` | opening a configured port (a device path, or the simulator's PTY) |
+//! | `port` | opening a configured serial port (the simulator's PTYs come from `daemon::devices`) |
+//! | `commission` | `hallq devices`: list, test pattern, set-address, with the daemon stopped |
 //! | `keys` | what a keypad key does, as a command |
 //!
 //! The hub and a bus task share only [`BusShared`]: the latest desired
@@ -39,7 +40,6 @@ use crate::daemon::owner::HallHandle;
 use crate::devices::evaluator::Rating;
 use crate::devices::image::RegisterImage;
 use crate::devices::keypad::KeypadKey;
-use crate::devices::profile::Protocol;
 use crate::devices::voice::VoiceQueue;
 use crate::queue::types::{Millis, WindowNo};
 
@@ -66,8 +66,6 @@ pub struct DeviceInfo {
     pub profile: String,
     pub protocol: &'static str,
     pub serves: Serves,
-    #[serde(skip)]
-    pub kind: Protocol,
 }
 
 /// A device's state for the API and the CLI.
@@ -108,10 +106,6 @@ impl Registry {
         }
     }
 
-    pub fn infos(&self) -> &[DeviceInfo] {
-        &self.infos
-    }
-
     /// Every device with its current health.
     pub fn statuses(&self) -> Vec<DeviceStatus> {
         let health = self.health.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,10 +124,15 @@ impl Registry {
         self.changes.subscribe()
     }
 
-    /// Consecutive failed exchanges with a device (0 when its last answered).
-    pub fn failures(&self, device: usize) -> u32 {
+    /// For each of `devices`, in one look: (offline, consecutive failures).
+    pub fn troubles(&self, devices: impl Iterator<Item = usize>) -> Vec<(bool, u32)> {
         let all = self.health.lock().unwrap_or_else(|e| e.into_inner());
-        all.get(device).map_or(0, |h| h.consecutive_failures)
+        devices
+            .map(|d| {
+                all.get(d)
+                    .map_or((false, 0), |h| (h.is_offline(), h.consecutive_failures))
+            })
+            .collect()
     }
 
     pub fn is_offline(&self, device: usize) -> bool {
@@ -311,7 +310,6 @@ impl Devices {
                 profile: profile.name.clone(),
                 protocol: profile.protocol().name(),
                 serves,
-                kind: profile.protocol(),
             });
         }
         let registry = Arc::new(Registry::new(infos));

@@ -200,11 +200,10 @@ impl BusTask {
     fn next_job(&mut self) -> Job {
         let now = Instant::now();
         let n = self.slots.len();
-        let offline: Vec<bool> = (0..n).map(|i| self.offline(i)).collect();
+        let troubles = self.registry.troubles(self.slots.iter().map(|s| s.device));
+        let offline: Vec<bool> = troubles.iter().map(|&(off, _)| off).collect();
         // Failed lately but not offline yet: handled like probes (spaced).
-        let failing: Vec<bool> = (0..n)
-            .map(|i| !offline[i] && self.registry.failures(self.slots[i].device) > 0)
-            .collect();
+        let failing: Vec<bool> = troubles.iter().map(|&(off, f)| !off && f > 0).collect();
         let mut desired = self.shared.lock();
         let ranks = desired.poll_rank.clone();
         // Per slot: (a new urgent target, anything to write).
