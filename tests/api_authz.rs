@@ -19,7 +19,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use hallq::queue::{Actor, Command, IssueSource, Outcome, PauseReason, TicketStatus};
+use hallq::queue::{Actor, Command, IssueSource, Outcome, PauseReason, TicketId, TicketStatus};
 use serde_json::{Value, json};
 
 /// The callers, in the table's column order.
@@ -87,6 +87,8 @@ const C201: X = X::Ok(201);
 const C204: X = X::Ok(204);
 const ELSEWHERE: X = X::E(409, "already_signed_in_elsewhere");
 const WEAK: X = X::E(422, "password_too_weak");
+/// Allowed, but the test server runs no device simulator.
+const NS: X = X::E(404, "no_simulator");
 
 /// What the hall must look like before the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,12 +118,14 @@ struct Ctx {
     parked: String,
     /// Some ticket's id (for the public GET).
     ticket_id: u64,
+    /// That ticket's phone-link key (`?k=`).
+    k: String,
     day: String,
 }
 
 struct Route {
     method: &'static str,
-    /// `{id}` and `{day}` are filled from the context.
+    /// `{id}`, `{k}` and `{day}` are filled from the context, `{window}` is 1.
     path: &'static str,
     setup: Setup,
     body: fn(&Ctx) -> Option<Value>,
@@ -141,11 +145,31 @@ fn table() -> Vec<Route> {
         r("GET", "/healthz", Setup::Nothing, no_body,                           [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         r("GET", "/openapi.json", Setup::Nothing, no_body,                      [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         r("GET", "/api/v1/tickets/{id}", Setup::Nothing, no_body,               [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        r("GET", "/api/v1/public/tickets/{id}?k={k}", Setup::Nothing, no_body,  [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        r("GET", "/api/v1/public/tickets/{id}/events?k={k}", Setup::Nothing, no_body,
+                                                                                [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        r("GET", "/api/v1/public/tickets/{id}/qr.svg?k={k}", Setup::Nothing, no_body,
+                                                                                [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        r("GET", "/api/v1/tickets/{id}/escpos", Setup::Nothing, no_body,        [U,   U,   U,   U,   OK,   F,   OK,   OK,   OK,   OK,  F,   F,    M]),
+        r("GET", "/api/v1/announcements/audio?ticket=K001&window=1", Setup::Nothing, no_body,
+                                                                                [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/sim/devices", Setup::Nothing, no_body,                [U,   U,   U,   U,   F,    NS,  F,    F,    NS,   NS,  NS,  NS,   M]),
+        r("GET", "/api/v1/sim/events", Setup::Nothing, no_body,                 [U,   U,   U,   U,   F,    NS,  F,    F,    NS,   NS,  NS,  NS,   M]),
+        r("POST", "/api/v1/sim/keypads/{window}", Setup::Nothing, |_| Some(json!({"key": "call_next"})),
+                                                                                [U,   U,   U,   U,   F,    NS,  F,    F,    NS,   NS,  NS,  NS,   M]),
+        r("POST", "/api/v1/sim/evaluators/{window}", Setup::Nothing, |_| Some(json!({"rating": 1})),
+                                                                                [U,   U,   U,   U,   F,    NS,  F,    F,    NS,   NS,  NS,  NS,   M]),
         r("GET", "/api/v1/hall", Setup::Nothing, no_body,                       [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/windows/1", Setup::Nothing, no_body,                  [U,   U,   U,   U,   F,    OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/journal", Setup::Nothing, no_body,                    [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
         r("GET", "/api/v1/tickets?day={day}", Setup::Nothing, no_body,          [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
-        r("GET", "/api/v1/events", Setup::Nothing, no_body,                     [U,   U,   U,   U,   F,    OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/events", Setup::Nothing, no_body,                     [U,   U,   U,   U,   OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/windows", Setup::Nothing, no_body,                    [U,   U,   U,   U,   F,    OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/services", Setup::Nothing, no_body,                   [U,   U,   U,   U,   OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/hall/today", Setup::Nothing, no_body,                 [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
+        r("GET", "/static/common/hallq.js", Setup::Nothing, no_body,            [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        // The in-process test hall has no devices, so no evaluator to light.
+        r("POST", "/api/v1/windows/1/request-evaluation", Setup::Idle, no_body, [U,   U,   U,   U,   F,    F,   X::E(409, "no_evaluator"), N, N, N, F, F, M]),
         r("POST", "/api/v1/tickets", Setup::SessionOpen, |_| Some(json!({"service": "tax"})),
                                                                                 [U,   U,   U,   U,   C201, F,   C201, C201, C201, C201, F,  F,    M]),
         r("POST", "/api/v1/windows/1/sign-out", Setup::Idle, no_body,           [U,   U,   U,   U,   F,    F,   OK,   N,    N,    N,   F,   F,    M]),
@@ -426,7 +450,9 @@ async fn every_route_times_every_caller() {
                 .replace("/1/", "/{n}/")
                 .replace("/11/", "/{n}/")
                 .replace("/w29/", "/{account}/");
-            let path = if path == "/api/v1/windows/1" {
+            let path = if path.starts_with("/static/") {
+                "/static/{*path}".to_string()
+            } else if path == "/api/v1/windows/1" {
                 "/api/v1/windows/{n}".to_string()
             } else {
                 path
@@ -498,10 +524,15 @@ async fn every_route_times_every_caller() {
     }
 
     let ticket_id = s.issue("hukou").await["id"].as_u64().unwrap();
+    let ticket = s
+        .query(move |h| h.ticket(TicketId(ticket_id)).cloned())
+        .await
+        .expect("the ticket");
     let mut ctx = Ctx {
         waiting: String::new(),
         parked: String::new(),
         ticket_id,
+        k: hallq::api::public::status_mac(&[7u8; 32], &ticket),
         day: s.day().await,
     };
     let mut failures = Vec::new();
@@ -511,12 +542,22 @@ async fn every_route_times_every_caller() {
             let path = route
                 .path
                 .replace("{id}", &ctx.ticket_id.to_string())
+                .replace("{k}", &ctx.k)
+                .replace("{window}", "1")
                 .replace("{day}", &ctx.day);
             let token = tokens[i].as_deref();
             let expect = route.expect[i];
             let (seq0, fp0) = (s.seq().await, fingerprint(&s).await);
-            let (status, code) = if path.starts_with("/api/v1/events") {
-                let st = SseStream::open(s.addr, "", token, None).await;
+            let stream = path
+                .split('?')
+                .next()
+                .unwrap_or_default()
+                .ends_with("/events");
+            let (status, code) = if stream {
+                let req = Req::new("GET", &path)
+                    .auth(token)
+                    .header("Accept", "text/event-stream");
+                let st = SseStream::open_req(s.addr, req).await;
                 let code = if st.status == 200 {
                     assert!(
                         st.header("content-type")

@@ -77,12 +77,13 @@ impl ApiError {
         )
     }
 
-    pub fn not_found(what: &str) -> ApiError {
+    /// `what` in Chinese and in English (`"号票", "ticket"`).
+    pub fn not_found(what: &str, what_en: &str) -> ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("找不到{what}"),
-            format!("{what} was not found"),
+            format!("no such {what_en}"),
         )
     }
 

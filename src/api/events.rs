@@ -9,6 +9,7 @@
 //! so they neither advance nor break resumption; the current state of
 //! every device is in `GET /api/v1/hall`.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,50 @@ struct Message<'a> {
     at: String,
     kind: &'a str,
     event: &'a Event,
+    /// The ticket the event is about, by number (events name tickets by id),
+    /// so a screen can show a call straight from the message.
+    ticket: Option<TicketRef<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct TicketRef<'a> {
+    id: u64,
+    number: &'a str,
+}
+
+/// Ticket id → number, as far as this stream has seen: seeded from the
+/// hall, then kept up by the events it sends. (Only the number: it never
+/// changes, while a ticket's service does, and the seed is of now, not of
+/// the moment a caught-up event happened.)
+#[derive(Default)]
+struct Numbers(HashMap<u64, String>);
+
+impl Numbers {
+    async fn seed(state: &AppState) -> Numbers {
+        let map = state
+            .hall
+            .query(|hall, _| hall.tickets().map(|t| (t.id.0, t.number.clone())).collect())
+            .await
+            .unwrap_or_default();
+        Numbers(map)
+    }
+
+    /// Notes a new ticket's number.
+    async fn observe(&mut self, state: &AppState, event: &Event) {
+        match event {
+            Event::TicketIssued { ticket, number, .. } => {
+                self.0.insert(ticket.0, number.clone());
+            }
+            // A new day: keep the map to the hall's tickets (bounded by a day).
+            Event::DayOpened { .. } => *self = Numbers::seed(state).await,
+            _ => {}
+        }
+    }
+
+    fn get(&self, event: &Event) -> Option<TicketRef<'_>> {
+        let id = event.ticket()?.0;
+        self.0.get(&id).map(|number| TicketRef { id, number })
+    }
 }
 
 /// Committed events as they happen (Server-Sent Events), resumable with Last-Event-ID.
@@ -66,9 +111,11 @@ pub async fn events(
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    // Kiosks too: their service list follows the hall live.
     caller
         .require(Need::ReadWindow)
-        .or_else(|_| caller.require(Need::ReadHall))?;
+        .or_else(|_| caller.require(Need::ReadHall))
+        .or_else(|_| caller.require(Need::Issue))?;
     let header_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -98,7 +145,9 @@ fn message(
     at_ms: Millis,
     event: &Event,
     auditor: bool,
+    numbers: &Numbers,
 ) -> Result<SseEvent, Infallible> {
+    let ticket = numbers.get(event);
     let redacted;
     let event = if auditor {
         event
@@ -111,6 +160,7 @@ fn message(
         at: views::time(tz, at_ms),
         kind: event.kind(),
         event,
+        ticket,
     };
     let json = serde_json::to_string(&data).unwrap_or_default();
     Ok(SseEvent::default()
@@ -130,6 +180,7 @@ async fn pump(
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
 ) {
     let tz = state.config.tz;
+    let mut numbers = Numbers::seed(&state).await;
     loop {
         // Catch up from the journal until it has nothing after `sent`.
         loop {
@@ -150,9 +201,10 @@ async fn pump(
                 let Ok(event) = serde_json::from_str::<Event>(&r.payload) else {
                     return;
                 };
+                numbers.observe(&state, &event).await;
                 if visible(&event, auditor)
                     && tx
-                        .send(message(tz, r.seq, r.at_ms, &event, auditor))
+                        .send(message(tz, r.seq, r.at_ms, &event, auditor, &numbers))
                         .await
                         .is_err()
                 {
@@ -177,9 +229,10 @@ async fn pump(
             match received {
                 Ok(p) if p.seq <= sent => continue,
                 Ok(p) if p.seq == sent + 1 => {
+                    numbers.observe(&state, &p.event).await;
                     if visible(&p.event, auditor)
                         && tx
-                            .send(message(tz, p.seq, p.at_ms, &p.event, auditor))
+                            .send(message(tz, p.seq, p.at_ms, &p.event, auditor, &numbers))
                             .await
                             .is_err()
                     {

@@ -31,11 +31,162 @@ pub async fn get_hall(
         .hall
         .query(move |hall, seq| views::hall_view(hall, seq, now))
         .await?;
-    view.devices = state
-        .devices
-        .as_ref()
-        .map(|d| views::DevicesView::new(d.statuses(), d.voice_stats()));
+    if let Some(d) = &state.devices {
+        let list = d.statuses();
+        view.alerts.extend(views::device_alerts(&list));
+        view.devices = Some(views::DevicesView::new(list, d.voice_stats()));
+    }
     Ok(Json(view))
+}
+
+/// One hour of today.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HourView {
+    /// Local hour, 0–23.
+    pub hour: u32,
+    pub arrivals: u32,
+    /// Tickets first called in this hour.
+    pub called: u32,
+    /// Mean and longest wait (issue → first call) of those tickets.
+    pub mean_wait_minutes: Option<f64>,
+    pub max_wait_minutes: Option<f64>,
+}
+
+/// Today so far, for the dashboard's charts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TodayView {
+    pub business_day: Option<String>,
+    pub issued: u32,
+    /// Steps finished (any outcome).
+    pub served: u32,
+    pub no_show: u32,
+    pub waiting: usize,
+    /// Every hour of the day, 0–23.
+    pub hours: Vec<HourView>,
+}
+
+fn minutes(ms: i64) -> f64 {
+    (ms as f64 / 60_000.0 * 10.0).round() / 10.0
+}
+
+/// Today's arrivals and waits by hour, and the day's totals.
+#[utoipa::path(get, path = "/api/v1/hall/today", tag = "hall",
+    responses((status = 200, body = TodayView), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn today(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TodayView>, ApiError> {
+    caller.require(Need::ReadHall)?;
+    let view = state
+        .hall
+        .query(|hall, _| {
+            let t = &hall.state().tally;
+            TodayView {
+                business_day: hall.day().map(|d| d.to_string()),
+                issued: t.issued,
+                served: t.served,
+                no_show: t.no_show,
+                waiting: hall
+                    .tickets()
+                    .filter(|t| t.status == crate::queue::TicketStatus::Waiting)
+                    .count(),
+                hours: t
+                    .hours
+                    .iter()
+                    .enumerate()
+                    .map(|(h, x)| HourView {
+                        hour: h as u32,
+                        arrivals: x.arrivals,
+                        called: x.called,
+                        mean_wait_minutes: (x.called > 0)
+                            .then(|| minutes(x.wait_ms_total / i64::from(x.called))),
+                        max_wait_minutes: (x.called > 0).then(|| minutes(x.wait_ms_max)),
+                    })
+                    .collect(),
+            }
+        })
+        .await?;
+    Ok(Json(view))
+}
+
+/// A service as the kiosk offers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuableService {
+    #[serde(flatten)]
+    pub service: views::ServiceView,
+    /// Whether a ticket can be taken now.
+    pub issuing: bool,
+    /// Why not, as the kiosk would be told.
+    pub refusal: Option<RefusalView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefusalView {
+    pub code: String,
+    pub message: String,
+    pub message_en: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceList {
+    pub hall_name: String,
+    pub hall_name_en: String,
+    pub services: Vec<IssuableService>,
+    pub departments: Vec<views::DepartmentView>,
+    pub zones: Vec<views::ZoneView>,
+}
+
+/// The services, whether each issues tickets now, waiting counts and estimates (kiosks, screens, staff).
+#[utoipa::path(get, path = "/api/v1/services", tag = "tickets",
+    responses((status = 200, body = ServiceList), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn services(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ServiceList>, ApiError> {
+    caller
+        .require(Need::Issue)
+        .or_else(|_| caller.require(Need::ReadWindow))?;
+    let now = SystemClock.now_ms();
+    let list = state
+        .hall
+        .query(move |hall, _| {
+            let probe = crate::queue::Actor::Kiosk("probe".into());
+            let services = views::services(hall, now)
+                .into_iter()
+                .map(|service| {
+                    // A dry run of the kiosk's own request: decide is pure.
+                    let command = Command::Issue {
+                        service: service.id.clone(),
+                        priority: None,
+                        person: None,
+                        source: crate::queue::IssueSource::Kiosk,
+                        cases: 1,
+                    };
+                    let refusal = hall
+                        .decide(&probe, &command, now)
+                        .err()
+                        .map(|r| RefusalView {
+                            code: r.code.to_string(),
+                            message: r.zh,
+                            message_en: r.en,
+                        });
+                    IssuableService {
+                        service,
+                        issuing: refusal.is_none(),
+                        refusal,
+                    }
+                })
+                .collect();
+            ServiceList {
+                hall_name: hall.config().file.hall.name.clone(),
+                hall_name_en: hall.config().file.hall.name_en.clone(),
+                services,
+                departments: views::departments(hall),
+                zones: views::zones(hall),
+            }
+        })
+        .await?;
+    Ok(Json(list))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

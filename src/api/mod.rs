@@ -6,6 +6,7 @@
 //! durable. Roles are checked here (`auth::Need`); domain rules (who is
 //! signed in where, caps…) in the core.
 
+pub mod audio;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -13,7 +14,11 @@ pub mod extract;
 pub mod hall;
 pub mod limits;
 pub mod openapi;
+pub mod pages;
+pub mod print;
+pub mod public;
 pub mod sessions;
+pub mod sim;
 pub mod tickets;
 pub mod views;
 pub mod windows;
@@ -54,6 +59,8 @@ pub struct AppState {
     pub limits: Arc<RateLimiter>,
     /// The device layer's health, when the hall has devices.
     pub devices: Option<Arc<crate::devices::bus::Devices>>,
+    /// The device simulator (`port = "sim"` buses), for `/api/v1/sim/…`.
+    pub sim: Option<crate::sim::devices::SimHall>,
 }
 
 impl AppState {
@@ -83,12 +90,19 @@ impl AppState {
             person_key: Arc::new(person_key),
             limits: Arc::new(limits),
             devices: None,
+            sim: None,
         }
     }
 
     /// Adds the device layer's health to the hall view and the event stream.
     pub fn with_devices(mut self, devices: Arc<crate::devices::bus::Devices>) -> AppState {
         self.devices = Some(devices);
+        self
+    }
+
+    /// Serves the device simulator's routes (`/api/v1/sim/…`).
+    pub fn with_sim(mut self, sim: crate::sim::devices::SimHall) -> AppState {
+        self.sim = Some(sim);
         self
     }
 }
@@ -130,6 +144,8 @@ pub fn router(state: AppState) -> Router {
             post(tickets::issue).get(tickets::list_day),
         )
         .route("/api/v1/tickets/{id}", get(tickets::get_ticket))
+        .route("/api/v1/services", get(hall::services))
+        .route("/api/v1/windows", get(windows::list_windows))
         .route("/api/v1/windows/{n}", get(windows::get_window))
         .route("/api/v1/windows/{n}/sign-in", post(windows::sign_in))
         .route("/api/v1/windows/{n}/sign-out", post(windows::sign_out))
@@ -147,25 +163,61 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/windows/{n}/open", post(windows::open_window))
         .route("/api/v1/windows/{n}/close", post(windows::close_window))
         .route("/api/v1/windows/{n}/services", put(windows::set_services))
+        .route(
+            "/api/v1/windows/{n}/request-evaluation",
+            post(windows::request_evaluation),
+        )
+        .route("/api/v1/hall/today", get(hall::today))
         .route("/api/v1/hall", get(hall::get_hall))
         .route("/api/v1/hall/session/open", post(hall::open_session))
         .route("/api/v1/hall/session/close", post(hall::close_session))
         .route("/api/v1/journal", get(hall::journal))
+        .route("/api/v1/public/tickets/{id}", get(public::phone))
+        .route("/api/v1/public/tickets/{id}/qr.svg", get(public::qr_svg))
+        .route("/api/v1/tickets/{id}/escpos", get(print::escpos))
+        .route("/api/v1/announcements/audio", get(audio::announcement))
+        .route("/api/v1/sim/devices", get(sim::devices))
+        .route("/api/v1/sim/keypads/{window}", post(sim::press_key))
+        .route("/api/v1/sim/evaluators/{window}", post(sim::rate))
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
         .layer(middleware::from_fn(time_limit));
     // The event stream is long-lived: no request timeout.
-    let stream = Router::new().route("/api/v1/events", get(events::events));
+    let stream = Router::new()
+        .route("/api/v1/events", get(events::events))
+        .route(
+            "/api/v1/public/tickets/{id}/events",
+            get(public::phone_events),
+        )
+        .route("/api/v1/sim/events", get(sim::events));
+    let mut web = Router::new().route("/static/{*path}", get(pages::asset));
+    for (route, file) in pages::PAGES {
+        web = web.route(route, get(move || async move { pages::page(file) }));
+    }
     api.merge(stream)
+        .merge(web)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(size_limit))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(middleware::from_fn_with_state(state.config.tz, hall_time))
         .with_state(state)
 }
 
+/// Every answer says the hall's time (`X-Hall-Time`, RFC 3339 with the
+/// hall's offset), so a page's clock shows the hall's time whatever the
+/// screen's own clock and zone.
+async fn hall_time(State(tz): State<chrono_tz::Tz>, request: Request, next: Next) -> Response {
+    use crate::daemon::clock::{Clock, SystemClock};
+    let mut response = next.run(request).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&views::time(tz, SystemClock.now_ms())) {
+        response.headers_mut().insert("x-hall-time", v);
+    }
+    response
+}
+
 async fn not_found() -> ApiError {
-    ApiError::not_found("该地址")
+    ApiError::not_found("该地址", "address")
 }
 
 async fn method_not_allowed() -> ApiError {

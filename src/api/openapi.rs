@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{events, hall, sessions, tickets, windows};
+use super::{audio, events, hall, print, public, sessions, sim, tickets, windows};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,9 +18,11 @@ use super::{events, hall, sessions, tickets, windows};
         windows::get_window, windows::sign_in, windows::sign_out, windows::call_next, windows::call,
         windows::recall, windows::start, windows::finish, windows::no_show, windows::park, windows::unpark,
         windows::transfer, windows::pause, windows::resume, windows::open_window, windows::close_window,
-        windows::set_services,
-        hall::get_hall, hall::open_session, hall::close_session, hall::journal,
+        windows::set_services, windows::list_windows, windows::request_evaluation,
+        hall::get_hall, hall::today, hall::services, hall::open_session, hall::close_session, hall::journal,
         events::events,
+        public::phone, public::phone_events, public::qr_svg, print::escpos, audio::announcement,
+        sim::devices, sim::events, sim::press_key, sim::rate,
         super::healthz,
     ),
     modifiers(&Bearer),
@@ -30,6 +32,8 @@ use super::{events, hall, sessions, tickets, windows};
         (name = "counter", description = "What window staff do, and a window's view"),
         (name = "manager", description = "Hall manager's changes"),
         (name = "hall", description = "The live hall, its event stream and its journal"),
+        (name = "public", description = "The citizen's phone: a ticket's status behind its capability link (no sign-in)"),
+        (name = "simulator", description = "The device simulator of a demo hall (the /sim page)"),
     )
 )]
 pub struct ApiDoc;

@@ -215,7 +215,7 @@ pub async fn reset_password(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
     if state.config.staff(&account).is_none() {
-        return Err(ApiError::not_found("该账号"));
+        return Err(ApiError::not_found("该账号", "account"));
     }
     let accounts = state.accounts.clone();
     let now = SystemClock.now_ms();

@@ -121,9 +121,18 @@ pub async fn issue(
             _ => None,
         })
         .ok_or_else(|| ApiError::internal("issue produced no ticket"))?;
-    let view = ticket_view(&state, id)
+    let now = SystemClock.now_ms();
+    let key = state.person_key.clone();
+    let view = state
+        .hall
+        .query(move |hall, _| {
+            hall.ticket(id).map(|t| TicketView {
+                status_url: Some(super::public::status_path(&key, t)),
+                ..views::ticket(hall, t, now)
+            })
+        })
         .await?
-        .ok_or_else(|| ApiError::not_found("号票"))?;
+        .ok_or_else(|| ApiError::not_found("号票", "ticket"))?;
     Ok((
         StatusCode::CREATED,
         Json(TicketEnvelope { ticket: Some(view) }),
@@ -148,7 +157,7 @@ pub async fn get_ticket(
 ) -> Result<Json<TicketEnvelope>, ApiError> {
     let view = ticket_view(&state, TicketId(id))
         .await?
-        .ok_or_else(|| ApiError::not_found("号票"))?;
+        .ok_or_else(|| ApiError::not_found("号票", "ticket"))?;
     Ok(Json(TicketEnvelope { ticket: Some(view) }))
 }
 

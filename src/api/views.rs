@@ -65,6 +65,10 @@ pub struct TicketView {
     pub floor: Option<i32>,
     pub zone: Option<String>,
     pub outcome: Option<String>,
+    /// The phone status page (`/t/{id}?k=…`), for the QR code on the
+    /// ticket; only in the answer to the one who issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -129,6 +133,7 @@ pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
         floor: zone.map(|z| z.floor),
         zone: zone.map(|z| z.name.clone()),
         outcome: t.outcome.map(snake),
+        status_url: None,
     }
 }
 
@@ -153,7 +158,11 @@ pub struct WindowView {
     pub name: String,
     pub name_en: String,
     pub kind: String,
+    /// The department whose window it is (none for comprehensive windows).
+    pub department: Option<String>,
     pub zone: String,
+    pub zone_name: String,
+    pub zone_name_en: String,
     pub floor: i32,
     /// closed, unstaffed, idle, calling, serving, paused
     pub state: String,
@@ -220,7 +229,10 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
         name: c.name.clone(),
         name_en: c.name_en.clone(),
         kind: snake(c.kind),
+        department: c.department.clone(),
         zone: c.zone.clone(),
+        zone_name: zone.map(|z| z.name.clone()).unwrap_or_default(),
+        zone_name_en: zone.map(|z| z.name_en.clone()).unwrap_or_default(),
         floor: zone.map_or(0, |z| z.floor),
         state: state.to_string(),
         paused_reason,
@@ -269,6 +281,35 @@ pub struct WindowDetail {
     /// and again now (up to 10; other windows' calls can change it).
     pub upcoming: Vec<UpcomingTicket>,
     pub waiting: usize,
+    /// The staff member signed in here: this business day's figures.
+    pub staff_today: Option<StaffToday>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StaffToday {
+    pub account: String,
+    /// Steps finished today (any outcome), at any window.
+    pub served: u32,
+    /// Mean start → finish, in minutes (one decimal); none before the first timed case.
+    pub average_service_minutes: Option<f64>,
+}
+
+pub fn staff_today(hall: &Hall, account: &str) -> StaffToday {
+    let t = hall
+        .state()
+        .tally
+        .staff
+        .get(account)
+        .copied()
+        .unwrap_or_default();
+    StaffToday {
+        account: account.to_string(),
+        served: t.served,
+        average_service_minutes: (t.timed > 0).then(|| {
+            let m = t.service_ms_total as f64 / f64::from(t.timed) / 60_000.0;
+            (m * 10.0).round() / 10.0
+        }),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -315,11 +356,13 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
         })
         .collect();
     let waiting = hall.waiting_for_window(window.number);
+    let staff_today = window.staff.as_ref().map(|s| staff_today(hall, &s.account));
     Some(WindowDetail {
         window,
         next,
         upcoming,
         waiting,
+        staff_today,
     })
 }
 
@@ -330,6 +373,12 @@ pub struct ServiceView {
     pub name_en: String,
     pub prefix: String,
     pub department: String,
+    pub department_name: String,
+    pub department_name_en: String,
+    /// Zones with a window that serves it (where to wait).
+    pub zones: Vec<String>,
+    /// The wait the hall promises; longer raises an alert.
+    pub target_wait_minutes: u32,
     pub waiting: usize,
     /// Minutes the longest-waiting ticket has waited.
     pub longest_wait_minutes: i64,
@@ -340,11 +389,69 @@ pub struct ServiceView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NoticeView {
+    /// closure, notice, disclosure
+    pub kind: String,
+    /// Local date or date-time it starts ("" = always).
     pub from: String,
     pub to: String,
     pub notice: String,
     pub notice_en: String,
+    /// Zones whose screens show it; empty = all.
+    pub zones: Vec<String>,
 }
+
+/// One call of the day, for screens that (re)load: newest first.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CallView {
+    pub ticket_id: u64,
+    pub number: String,
+    pub service: String,
+    pub service_name: String,
+    pub service_name_en: String,
+    pub window: WindowNo,
+    pub window_name: String,
+    pub window_name_en: String,
+    pub zone: String,
+    pub zone_name: String,
+    pub zone_name_en: String,
+    pub floor: i32,
+    pub at: String,
+    /// 0 for the first call, n for the n-th recall.
+    pub recalls: u32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ZoneView {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+    pub floor: i32,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DepartmentView {
+    pub id: String,
+    pub name: String,
+    pub name_en: String,
+}
+
+/// Something a manager should look at now.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertView {
+    /// long_wait, idle_window, device_offline
+    pub kind: String,
+    /// warn, alarm
+    pub level: String,
+    pub message: String,
+    pub message_en: String,
+    pub service: Option<String>,
+    pub window: Option<WindowNo>,
+    /// Device label (bus/unit) for device alerts.
+    pub device: Option<String>,
+}
+
+/// A window idle this long while people it serves wait raises an alert.
+pub const IDLE_ALERT_MINUTES: i64 = 3;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HallView {
@@ -358,6 +465,10 @@ pub struct HallView {
     pub services: Vec<ServiceView>,
     pub windows: Vec<WindowView>,
     pub notices: Vec<NoticeView>,
+    pub recent_calls: Vec<CallView>,
+    pub zones: Vec<ZoneView>,
+    pub departments: Vec<DepartmentView>,
+    pub alerts: Vec<AlertView>,
     /// The RS-485 devices and their health (absent when the hall has none).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -404,25 +515,39 @@ impl DevicesView {
     }
 }
 
-pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
+/// Every service: waiting, longest wait, an estimate for a citizen arriving now.
+pub fn services(hall: &Hall, now_ms: Millis) -> Vec<ServiceView> {
     let config = hall.config();
     let mut longest: std::collections::HashMap<&str, Millis> = std::collections::HashMap::new();
     for t in hall.tickets().filter(|t| t.status == TicketStatus::Waiting) {
         let e = longest.entry(t.service.as_str()).or_insert(t.key.at_ms);
         *e = (*e).min(t.key.at_ms);
     }
-    let services = config
+    config
         .services()
         .iter()
         .map(|s| {
             let waiting = hall.waiting_for(&s.id);
             let staffed = staffed_windows(hall, &s.id);
+            let department = config.department(&s.department);
+            let mut zones: Vec<String> = config
+                .windows()
+                .iter()
+                .filter(|w| w.services.iter().any(|x| x.service == s.id))
+                .map(|w| w.zone.clone())
+                .collect();
+            zones.sort();
+            zones.dedup();
             ServiceView {
                 id: s.id.clone(),
                 name: s.name.clone(),
                 name_en: s.name_en.clone(),
                 prefix: s.prefix.clone(),
                 department: s.department.clone(),
+                department_name: department.map(|d| d.name.clone()).unwrap_or_default(),
+                department_name_en: department.map(|d| d.name_en.clone()).unwrap_or_default(),
+                zones,
+                target_wait_minutes: s.target_wait_minutes,
                 waiting,
                 longest_wait_minutes: longest
                     .get(s.id.as_str())
@@ -431,20 +556,185 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
                 staffed_windows: staffed,
             }
         })
-        .collect();
-    let windows = hall
-        .windows()
-        .filter_map(|w| window(hall, w.number, now_ms))
-        .collect();
-    let notices = calendar::notices_at(&config.file.calendar, config.tz, now_ms)
+        .collect()
+}
+
+pub fn zones(hall: &Hall) -> Vec<ZoneView> {
+    hall.config()
+        .file
+        .zones
+        .iter()
+        .map(|z| ZoneView {
+            id: z.id.clone(),
+            name: z.name.clone(),
+            name_en: z.name_en.clone(),
+            floor: z.floor,
+        })
+        .collect()
+}
+
+pub fn departments(hall: &Hall) -> Vec<DepartmentView> {
+    hall.config()
+        .file
+        .departments
+        .iter()
+        .map(|d| DepartmentView {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            name_en: d.name_en.clone(),
+        })
+        .collect()
+}
+
+/// Closures still to come or running, and the notices whose dates include today.
+pub fn notices(hall: &Hall, now_ms: Millis) -> Vec<NoticeView> {
+    let config = hall.config();
+    let today = calendar::local(config.tz, now_ms).date();
+    let closures = calendar::notices_at(&config.file.calendar, config.tz, now_ms)
         .into_iter()
         .map(|c| NoticeView {
+            kind: "closure".into(),
             from: c.from.to_string(),
             to: c.to.to_string(),
             notice: c.notice.clone(),
             notice_en: c.notice_en.clone(),
+            zones: Vec::new(),
+        });
+    let notices = config
+        .file
+        .notices
+        .iter()
+        .filter(|n| n.from.is_none_or(|f| f <= today) && n.to.is_none_or(|t| today <= t))
+        .map(|n| NoticeView {
+            kind: snake(n.kind),
+            from: n.from.map(|d| d.to_string()).unwrap_or_default(),
+            to: n.to.map(|d| d.to_string()).unwrap_or_default(),
+            notice: n.text.clone(),
+            notice_en: n.text_en.clone(),
+            zones: n.zones.clone(),
+        });
+    closures.chain(notices).collect()
+}
+
+pub fn recent_calls(hall: &Hall) -> Vec<CallView> {
+    let config = hall.config();
+    hall.state()
+        .tally
+        .recent_calls
+        .iter()
+        .filter_map(|c| {
+            let t = hall.ticket(c.ticket)?;
+            let w = config.window(c.window)?;
+            let zone = config.zone(&w.zone);
+            let service = config.service(&t.service);
+            Some(CallView {
+                ticket_id: t.id.0,
+                number: t.number.clone(),
+                service: t.service.clone(),
+                service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
+                service_name_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
+                window: c.window,
+                window_name: w.name.clone(),
+                window_name_en: w.name_en.clone(),
+                zone: w.zone.clone(),
+                zone_name: zone.map(|z| z.name.clone()).unwrap_or_default(),
+                zone_name_en: zone.map(|z| z.name_en.clone()).unwrap_or_default(),
+                floor: zone.map_or(0, |z| z.floor),
+                at: time(config.tz, c.at_ms),
+                recalls: c.recalls,
+            })
         })
+        .collect()
+}
+
+/// Long waits and idle windows (device alerts are added where the device
+/// layer is known).
+pub fn alerts(services: &[ServiceView], windows: &[WindowView]) -> Vec<AlertView> {
+    let mut out = Vec::new();
+    for s in services {
+        if s.waiting > 0 && s.longest_wait_minutes > i64::from(s.target_wait_minutes) {
+            let alarm = s.longest_wait_minutes > 2 * i64::from(s.target_wait_minutes);
+            out.push(AlertView {
+                kind: "long_wait".into(),
+                level: if alarm { "alarm" } else { "warn" }.into(),
+                message: format!(
+                    "{}：最长已等{}分钟，超过承诺的{}分钟（{}人等候）",
+                    s.name, s.longest_wait_minutes, s.target_wait_minutes, s.waiting
+                ),
+                message_en: format!(
+                    "{}: the longest wait is {} min, over the {} min target ({} waiting)",
+                    if s.name_en.is_empty() {
+                        &s.name
+                    } else {
+                        &s.name_en
+                    },
+                    s.longest_wait_minutes,
+                    s.target_wait_minutes,
+                    s.waiting
+                ),
+                service: Some(s.id.clone()),
+                window: None,
+                device: None,
+            });
+        }
+    }
+    for w in windows {
+        if let Some(m) = w.idle_minutes.filter(|m| *m >= IDLE_ALERT_MINUTES) {
+            out.push(AlertView {
+                kind: "idle_window".into(),
+                level: "warn".into(),
+                message: format!("{}号窗口已空闲{}分钟，仍有群众等候", w.number, m),
+                message_en: format!(
+                    "Window {} has been idle for {} min while people wait",
+                    w.number, m
+                ),
+                service: None,
+                window: Some(w.number),
+                device: None,
+            });
+        }
+    }
+    out
+}
+
+/// One alert per device that is offline.
+pub fn device_alerts(list: &[crate::devices::bus::DeviceStatus]) -> Vec<AlertView> {
+    use crate::devices::bus::{Link, Serves};
+    list.iter()
+        .filter(|d| d.health.link == Link::Offline)
+        .map(|d| {
+            let label = match d.info.unit {
+                Some(u) => format!("{}/{u}", d.info.bus),
+                None => d.info.bus.clone(),
+            };
+            let (serves, serves_en) = match &d.info.serves {
+                Serves::Window(w) => (format!("{w}号窗口"), format!("window {w}")),
+                Serves::Zone(z) => (format!("{z}区"), format!("zone {z}")),
+            };
+            AlertView {
+                kind: "device_offline".into(),
+                level: "alarm".into(),
+                message: format!("{serves}的{}（{label}）离线", d.info.profile),
+                message_en: format!("{} of {serves_en} ({label}) is offline", d.info.profile),
+                service: None,
+                window: match d.info.serves {
+                    Serves::Window(w) => Some(w),
+                    Serves::Zone(_) => None,
+                },
+                device: Some(label),
+            }
+        })
+        .collect()
+}
+
+pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
+    let config = hall.config();
+    let services = services(hall, now_ms);
+    let windows: Vec<WindowView> = hall
+        .windows()
+        .filter_map(|w| window(hall, w.number, now_ms))
         .collect();
+    let alerts = alerts(&services, &windows);
     HallView {
         name: config.file.hall.name.clone(),
         name_en: config.file.hall.name_en.clone(),
@@ -454,7 +744,502 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
         seq,
         services,
         windows,
-        notices,
+        notices: notices(hall, now_ms),
+        recent_calls: recent_calls(hall),
+        zones: zones(hall),
+        departments: departments(hall),
+        alerts,
         devices: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::config::{Config, NoticeKind};
+    use crate::devices::bus::{DeviceInfo, DeviceStatus, Health, Link, Serves};
+    use crate::queue::tally::StaffTally;
+
+    const HALL: &str = r#"
+[hall]
+name = "视图测试大厅"
+name_en = "View Test Hall"
+timezone = "Asia/Shanghai"
+
+[[zone]]
+id = "z1"
+name = "一楼大厅"
+name_en = "1F Hall"
+floor = 1
+
+[[zone]]
+id = "z2"
+name = "二楼大厅"
+name_en = "2F Hall"
+floor = 2
+
+[[department]]
+id = "d1"
+name = "测试局"
+name_en = "Test Bureau"
+
+[[department]]
+id = "d2"
+name = "另一局"
+name_en = "Other Bureau"
+
+[[service]]
+id = "s1"
+name = "业务一"
+name_en = "Service one"
+department = "d1"
+prefix = "A"
+matter_class = "immediate"
+expected_minutes = 5
+target_wait_minutes = 15
+
+[[service]]
+id = "s2"
+name = "业务二"
+department = "d2"
+prefix = "B"
+matter_class = "immediate"
+expected_minutes = 5
+
+[[window]]
+number = 1
+name = "1号窗"
+name_en = "Window 1"
+kind = "department"
+department = "d1"
+zone = "z2"
+services = [{ service = "s1" }]
+
+[[window]]
+number = 2
+name = "2号窗"
+kind = "comprehensive"
+zone = "z1"
+services = [{ service = "s1" }, { service = "s2" }]
+
+[[window]]
+number = 3
+name = "3号窗"
+kind = "comprehensive"
+zone = "z2"
+services = [{ service = "s1" }]
+
+[[calendar.session]]
+days = ["mon", "tue", "wed", "thu", "fri"]
+from = "08:30"
+to = "17:00"
+
+[[calendar.closure]]
+from = "2026-11-20T14:00"
+to = "2026-11-20T15:00"
+notice = "上周的系统升级"
+
+[[calendar.closure]]
+from = "2026-11-25T14:00"
+to = "2026-11-25T15:00"
+notice = "系统升级，暂停办理"
+notice_en = "System upgrade"
+
+[[notice]]
+kind = "notice"
+text = "昨天结束的通知"
+to = "2026-11-22"
+
+[[notice]]
+kind = "disclosure"
+text = "投诉电话12345"
+text_en = "Complaints: 12345"
+
+[[notice]]
+text = "今天的通知"
+from = "2026-11-23"
+to = "2026-11-23"
+zones = ["z2"]
+
+[[notice]]
+kind = "notice"
+text = "明天开始的通知"
+from = "2026-11-24"
+"#;
+
+    fn hall() -> Hall {
+        let config = Config::from_toml_str("views", HALL).unwrap_or_else(|e| panic!("{e}"));
+        Hall::new(Arc::new(config))
+    }
+
+    /// An instant given in UTC.
+    fn utc(d: u32, hh: u32, mm: u32) -> Millis {
+        Utc.with_ymd_and_hms(2026, 11, d, hh, mm, 0)
+            .single()
+            .expect("utc time")
+            .timestamp_millis()
+    }
+
+    fn service(id: &str, waiting: usize, longest: i64, target: u32) -> ServiceView {
+        ServiceView {
+            id: id.into(),
+            name: format!("{id}业务"),
+            name_en: String::new(),
+            prefix: "A".into(),
+            department: "d1".into(),
+            department_name: "测试局".into(),
+            department_name_en: "Test Bureau".into(),
+            zones: vec!["z1".into()],
+            target_wait_minutes: target,
+            waiting,
+            longest_wait_minutes: longest,
+            estimate: WaitEstimate {
+                minutes: 0,
+                low: 0,
+                high: 1,
+            },
+            staffed_windows: 1,
+        }
+    }
+
+    fn window_view(number: WindowNo, idle_minutes: Option<i64>) -> WindowView {
+        WindowView {
+            number,
+            name: format!("{number}号窗"),
+            name_en: String::new(),
+            kind: "comprehensive".into(),
+            department: None,
+            zone: "z1".into(),
+            zone_name: "一楼大厅".into(),
+            zone_name_en: "1F Hall".into(),
+            floor: 1,
+            state: if idle_minutes.is_some() {
+                "idle"
+            } else {
+                "unstaffed"
+            }
+            .into(),
+            paused_reason: None,
+            staff: None,
+            current: None,
+            idle_minutes,
+            since: String::new(),
+            services: Vec::new(),
+            parked: Vec::new(),
+        }
+    }
+
+    /// (kind, level, service, window) of each alert.
+    fn brief(alerts: &[AlertView]) -> Vec<(String, String, Option<String>, Option<WindowNo>)> {
+        alerts
+            .iter()
+            .map(|a| (a.kind.clone(), a.level.clone(), a.service.clone(), a.window))
+            .collect()
+    }
+
+    fn long_wait(level: &str, service: &str) -> (String, String, Option<String>, Option<WindowNo>) {
+        ("long_wait".into(), level.into(), Some(service.into()), None)
+    }
+
+    #[test]
+    fn a_wait_over_the_target_warns_and_over_twice_the_target_alarms() {
+        let services = [
+            service("at", 3, 30, 30),      // at the target: fine
+            service("over", 3, 31, 30),    // just over: warn
+            service("twice", 3, 60, 30),   // exactly twice: still warn
+            service("beyond", 3, 61, 30),  // over twice: alarm
+            service("nobody", 0, 500, 30), // nobody waits: no alert
+            service("short", 1, 2, 1),     // 2 min over a 1 min target: warn (not above 2×)
+            service("shorter", 1, 3, 1),   // 3 min over a 1 min target: alarm
+        ];
+        let alerts = alerts(&services, &[]);
+        assert_eq!(
+            brief(&alerts),
+            vec![
+                long_wait("warn", "over"),
+                long_wait("warn", "twice"),
+                long_wait("alarm", "beyond"),
+                long_wait("warn", "short"),
+                long_wait("alarm", "shorter"),
+            ]
+        );
+        let over = &alerts[0];
+        assert_eq!(over.device, None);
+        assert!(over.message.contains("over业务"), "{}", over.message);
+        assert!(over.message.contains("31"), "{}", over.message);
+        assert!(over.message.contains("30"), "{}", over.message);
+        assert!(over.message.contains("3人"), "{}", over.message);
+        // Without an English name the message falls back to the Chinese one.
+        assert!(
+            over.message_en.starts_with("over业务: "),
+            "{}",
+            over.message_en
+        );
+        assert!(
+            over.message_en.contains("31 min") && over.message_en.contains("30 min target"),
+            "{}",
+            over.message_en
+        );
+        let mut named = service("en", 2, 40, 30);
+        named.name_en = "English name".into();
+        let a = alerts_of(&[named], &[]);
+        assert!(
+            a[0].message_en.starts_with("English name: "),
+            "{}",
+            a[0].message_en
+        );
+    }
+
+    fn alerts_of(services: &[ServiceView], windows: &[WindowView]) -> Vec<AlertView> {
+        alerts(services, windows)
+    }
+
+    #[test]
+    fn a_window_idle_three_minutes_while_people_wait_raises_an_alert() {
+        let windows = [
+            window_view(1, None),
+            window_view(2, Some(0)),
+            window_view(3, Some(2)),
+            window_view(4, Some(3)),
+            window_view(5, Some(47)),
+        ];
+        let alerts = alerts(&[], &windows);
+        assert_eq!(
+            brief(&alerts),
+            vec![
+                ("idle_window".to_string(), "warn".to_string(), None, Some(4)),
+                ("idle_window".to_string(), "warn".to_string(), None, Some(5)),
+            ]
+        );
+        assert!(
+            alerts[0].message.contains("4号窗口"),
+            "{}",
+            alerts[0].message
+        );
+        assert!(alerts[0].message.contains("3分钟"), "{}", alerts[0].message);
+        assert_eq!(
+            alerts[1].message_en,
+            "Window 5 has been idle for 47 min while people wait"
+        );
+        assert_eq!(IDLE_ALERT_MINUTES, 3);
+    }
+
+    #[test]
+    fn service_alerts_come_before_window_alerts() {
+        let alerts = alerts(&[service("x", 1, 100, 30)], &[window_view(9, Some(10))]);
+        assert_eq!(
+            brief(&alerts),
+            vec![
+                long_wait("alarm", "x"),
+                ("idle_window".to_string(), "warn".to_string(), None, Some(9)),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_offline_device_is_an_alarm_naming_what_it_serves() {
+        let device = |unit: Option<u8>, serves: Serves, link: Link| {
+            let mut health = Health::new();
+            health.link = link;
+            DeviceStatus {
+                info: DeviceInfo {
+                    index: 0,
+                    bus: "floor1".into(),
+                    unit,
+                    profile: "generic-keypad".into(),
+                    protocol: "modbus",
+                    serves,
+                },
+                health,
+            }
+        };
+        let list = [
+            device(Some(101), Serves::Window(1), Link::Offline),
+            device(Some(102), Serves::Window(2), Link::Online),
+            device(Some(103), Serves::Window(3), Link::Unknown),
+            device(None, Serves::Zone("z1".into()), Link::Offline),
+        ];
+        let alerts = device_alerts(&list);
+        assert_eq!(alerts.len(), 2, "{alerts:?}");
+        assert_eq!(alerts[0].kind, "device_offline");
+        assert_eq!(alerts[0].level, "alarm");
+        assert_eq!(alerts[0].device.as_deref(), Some("floor1/101"));
+        assert_eq!(alerts[0].window, Some(1));
+        assert_eq!(
+            alerts[0].message_en,
+            "generic-keypad of window 1 (floor1/101) is offline"
+        );
+        assert_eq!(alerts[1].device.as_deref(), Some("floor1"));
+        assert_eq!(alerts[1].window, None);
+        assert_eq!(
+            alerts[1].message_en,
+            "generic-keypad of zone z1 (floor1) is offline"
+        );
+    }
+
+    #[test]
+    fn notices_are_filtered_by_their_dates_in_the_halls_time_zone() {
+        let hall = hall();
+        // Monday 2026-11-23 10:00 local.
+        let now = utc(23, 2, 0);
+        let shown = notices(&hall, now);
+        let texts: Vec<(&str, &str)> = shown
+            .iter()
+            .map(|n| (n.kind.as_str(), n.notice.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                ("closure", "系统升级，暂停办理"),
+                ("disclosure", "投诉电话12345"),
+                ("notice", "今天的通知"),
+            ],
+            "yesterday's and tomorrow's notices and past closures are not shown"
+        );
+        let closure = &shown[0];
+        assert_eq!(closure.from, "2026-11-25T14:00");
+        assert_eq!(closure.to, "2026-11-25T15:00");
+        assert_eq!(closure.notice_en, "System upgrade");
+        assert!(closure.zones.is_empty());
+        let disclosure = &shown[1];
+        assert_eq!(disclosure.from, "");
+        assert_eq!(disclosure.to, "");
+        assert_eq!(disclosure.notice_en, "Complaints: 12345");
+        let today = &shown[2];
+        assert_eq!(today.from, "2026-11-23");
+        assert_eq!(today.to, "2026-11-23");
+        assert_eq!(today.zones, vec!["z2".to_string()]);
+
+        // 2026-11-23 00:30 local is still 11-22 in UTC: yesterday's notice is gone.
+        let early = notices(&hall, utc(22, 16, 30));
+        assert!(
+            early.iter().all(|n| n.notice != "昨天结束的通知"),
+            "{early:?}"
+        );
+        assert!(early.iter().any(|n| n.notice == "今天的通知"), "{early:?}");
+
+        // 2026-11-24 00:30 local (still 11-23 in UTC): today's ended, tomorrow's began.
+        let next: Vec<String> = notices(&hall, utc(23, 16, 30))
+            .into_iter()
+            .map(|n| n.notice)
+            .collect();
+        assert_eq!(
+            next,
+            vec!["系统升级，暂停办理", "投诉电话12345", "明天开始的通知"]
+        );
+
+        // 2026-11-22 23:59 local: only yesterday's (then today's) notice and the disclosure.
+        let before: Vec<String> = notices(&hall, utc(22, 15, 59))
+            .into_iter()
+            .filter(|n| n.kind != "closure")
+            .map(|n| n.notice)
+            .collect();
+        assert_eq!(before, vec!["昨天结束的通知", "投诉电话12345"]);
+    }
+
+    #[test]
+    fn the_demo_hall_has_notices_of_each_kind_shown_every_day() {
+        let config = Config::demo();
+        for kind in [NoticeKind::Notice, NoticeKind::Disclosure] {
+            assert!(
+                config.file.notices.iter().any(|n| n.kind == kind),
+                "no {kind:?} in the demo hall"
+            );
+        }
+        let n = config.file.notices.len();
+        let hall = Hall::new(Arc::new(config));
+        let shown = notices(&hall, utc(23, 2, 0));
+        let kinds: Vec<&str> = shown.iter().map(|n| n.kind.as_str()).collect();
+        assert!(
+            kinds.contains(&"notice") && kinds.contains(&"disclosure"),
+            "{kinds:?}"
+        );
+        assert_eq!(
+            shown.iter().filter(|n| n.kind != "closure").count(),
+            n,
+            "the demo notices have no dates"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|n| n.zones == vec!["f1-general".to_string()]),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn services_carry_department_zones_and_target() {
+        let hall = hall();
+        let services = services(&hall, utc(23, 2, 0));
+        let s1 = &services[0];
+        assert_eq!(s1.id, "s1");
+        assert_eq!(s1.department_name, "测试局");
+        assert_eq!(s1.department_name_en, "Test Bureau");
+        assert_eq!(
+            s1.zones,
+            vec!["z1".to_string(), "z2".to_string()],
+            "sorted, once each"
+        );
+        assert_eq!(s1.target_wait_minutes, 15);
+        let s2 = &services[1];
+        assert_eq!(s2.department_name, "另一局");
+        assert_eq!(s2.zones, vec!["z1".to_string()]);
+        assert_eq!(s2.target_wait_minutes, 30, "the default");
+    }
+
+    #[test]
+    fn windows_carry_department_and_zone_names() {
+        let hall = hall();
+        let w1 = window(&hall, 1, 0).expect("window 1");
+        assert_eq!(w1.department.as_deref(), Some("d1"));
+        assert_eq!(w1.zone, "z2");
+        assert_eq!(w1.zone_name, "二楼大厅");
+        assert_eq!(w1.zone_name_en, "2F Hall");
+        assert_eq!(w1.floor, 2);
+        let w2 = window(&hall, 2, 0).expect("window 2");
+        assert_eq!(w2.department, None);
+        assert_eq!(w2.zone_name, "一楼大厅");
+        assert!(window(&hall, 4, 0).is_none());
+        let zones: Vec<(String, i32)> = zones(&hall).into_iter().map(|z| (z.id, z.floor)).collect();
+        assert_eq!(zones, vec![("z1".to_string(), 1), ("z2".to_string(), 2)]);
+        let departments: Vec<String> = departments(&hall).into_iter().map(|d| d.name_en).collect();
+        assert_eq!(departments, vec!["Test Bureau", "Other Bureau"]);
+    }
+
+    #[test]
+    fn staff_today_averages_timed_cases_to_one_decimal() {
+        let mut hall = hall();
+        let none = staff_today(&hall, "nobody");
+        assert_eq!(none.served, 0);
+        assert_eq!(none.average_service_minutes, None);
+
+        hall.s.tally.staff.insert(
+            "s1".into(),
+            StaffTally {
+                served: 3,
+                timed: 2,
+                // 7 min + 3.5 min: a mean of 5.25 min.
+                service_ms_total: 630_000,
+            },
+        );
+        hall.s.tally.staff.insert(
+            "s2".into(),
+            StaffTally {
+                served: 1,
+                timed: 0,
+                service_ms_total: 0,
+            },
+        );
+        let s1 = staff_today(&hall, "s1");
+        assert_eq!(s1.account, "s1");
+        assert_eq!(s1.served, 3);
+        assert_eq!(s1.average_service_minutes, Some(5.3));
+        let s2 = staff_today(&hall, "s2");
+        assert_eq!(s2.served, 1);
+        assert_eq!(s2.average_service_minutes, None, "no timed case yet");
     }
 }

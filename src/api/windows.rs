@@ -336,7 +336,9 @@ pub async fn get_window(
         .hall
         .query(move |hall, _| views::window_detail(hall, n, now))
         .await?;
-    detail.map(Json).ok_or_else(|| ApiError::not_found("窗口"))
+    detail
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("窗口", "window"))
 }
 
 // --- manager ---------------------------------------------------------------
@@ -410,4 +412,75 @@ pub async fn set_services(
         },
     )
     .await
+}
+
+/// Every window: what the counter page offers to sign in at, and what window screens show.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WindowList {
+    pub windows: Vec<WindowView>,
+}
+
+/// All windows, in number order.
+#[utoipa::path(get, path = "/api/v1/windows", tag = "counter",
+    responses((status = 200, body = WindowList), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+pub async fn list_windows(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<WindowList>, ApiError> {
+    caller.require(Need::ReadWindow)?;
+    let now = SystemClock.now_ms();
+    let windows = state
+        .hall
+        .query(move |hall, _| {
+            hall.windows()
+                .filter_map(|w| views::window(hall, w.number, now))
+                .collect()
+        })
+        .await?;
+    Ok(Json(WindowList { windows }))
+}
+
+/// 请评价: light the window's evaluator for the citizen just served, as the
+/// keypad's key does (staff signed in at this window).
+#[utoipa::path(post, path = "/api/v1/windows/{n}/request-evaluation", tag = "counter",
+    params(("n" = u32, Path, description = "window number")),
+    responses((status = 204, description = "the evaluator asks for a rating"),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn request_evaluation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(n): ApiPath<WindowNo>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    use crate::devices::bus::Verdict;
+    use crate::queue::refusal::refuse;
+    caller.require(Need::WindowStaff)?;
+    let account = caller.account().unwrap_or_default().to_string();
+    let here = state
+        .hall
+        .query(move |hall, _| {
+            hall.window(n)
+                .map(|w| w.staff.as_deref() == Some(account.as_str()))
+        })
+        .await?;
+    match here {
+        None => return Err(refuse::unknown_window(n).into()),
+        Some(false) => return Err(refuse::not_signed_in_here(n).into()),
+        Some(true) => {}
+    }
+    let verdict = match &state.devices {
+        Some(d) => d.request_evaluation(n).await,
+        None => None,
+    };
+    match verdict {
+        Some(Verdict::Applied) => Ok(axum::http::StatusCode::NO_CONTENT),
+        Some(Verdict::Refused(_)) => Err(refuse::not_awaiting_rating(n).into()),
+        Some(Verdict::Retry) => Err(ApiError::unavailable()),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "no_evaluator",
+            format!("{n}号窗口没有评价器"),
+            format!("window {n} has no evaluator"),
+        )),
+    }
 }

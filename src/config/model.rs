@@ -42,6 +42,39 @@ pub struct HallConfig {
     /// Window indicators, boards, voice chips, keypads and evaluators.
     #[serde(default, rename = "device")]
     pub devices: Vec<DeviceConfig>,
+    /// Notices and disclosure items for the screens (政务公开).
+    #[serde(default, rename = "notice")]
+    pub notices: Vec<NoticeConfig>,
+}
+
+/// What a notice is, for the screens' notice panel.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// 通知: relocation, new rules, a service moved…
+    #[default]
+    Notice,
+    /// 公开: standing disclosure items (complaint phone, supervision…).
+    Disclosure,
+}
+
+/// A notice shown on the big screens between its dates (both inclusive,
+/// the hall's local calendar; open-ended when absent).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeConfig {
+    #[serde(default)]
+    pub kind: NoticeKind,
+    pub text: String,
+    #[serde(default)]
+    pub text_en: String,
+    #[serde(default)]
+    pub from: Option<chrono::NaiveDate>,
+    #[serde(default)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Zones whose screens show it; empty = every zone.
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 /// The port name that makes a bus use the built-in simulator.
@@ -152,6 +185,11 @@ pub struct ServerConfig {
     /// Sign-in attempts one client address may make per minute (burst 10).
     #[serde(default = "default_sign_in_rate")]
     pub sign_ins_per_minute: u32,
+    /// The address citizens' phones reach the hall at, for the QR code on
+    /// the ticket (`https://hall.example.gov.cn`, scheme and host only);
+    /// absent = the `Host` the kiosk used, over http.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_issue_rate() -> u32 {
@@ -174,6 +212,7 @@ impl Default for ServerConfig {
             tls_key: None,
             issues_per_minute: default_issue_rate(),
             sign_ins_per_minute: default_sign_in_rate(),
+            public_url: None,
         }
     }
 }
@@ -323,6 +362,14 @@ pub struct ServiceConfig {
     /// Most cases one batch ticket may carry.
     #[serde(default = "default_max_cases")]
     pub max_cases: u32,
+    /// The wait the hall promises for this service; a longer wait raises an
+    /// alert on the dashboard.
+    #[serde(default = "default_target_wait")]
+    pub target_wait_minutes: u32,
+}
+
+fn default_target_wait() -> u32 {
+    30
 }
 
 fn default_recall_limit() -> u32 {

@@ -188,6 +188,7 @@ pub fn parse_and_validate_with(
     check_server(&config, &mut ck);
     check_buses(&config, &mut ck);
     check_devices(&config, profiles, &mut ck);
+    check_notices(&config, &mut ck);
     ck.finish().map(|()| config)
 }
 
@@ -250,7 +251,7 @@ fn parse(file: &str, text: &str, loc: &Locator<'_>) -> Result<HallConfig, Config
 }
 
 const TOP_KEYS: &str = "`hall`, `zone`, `department`, `service`, `window`, `staff`, `priority`, `routing`, \
-     `calendar`, `api_key`, `server`, `bus`, `device`";
+     `calendar`, `api_key`, `server`, `bus`, `device`, `notice`";
 const CALENDAR_KEYS: &str =
     "`issue_cutoff_minutes`, `extended_service`, `session`, `holiday`, `makeup_workday`, `closure`";
 
@@ -281,6 +282,7 @@ fn item_errors(root: &DeTable<'_>) -> Vec<RawError> {
             "server" => de_one::<ServerConfig>(value, &mut out),
             "bus" => de_each::<BusConfig>(value, &mut out),
             "device" => de_each::<DeviceConfig>(value, &mut out),
+            "notice" => de_each::<NoticeConfig>(value, &mut out),
             other => out.push(RawError {
                 message: format!("unknown key `{other}`, expected one of {TOP_KEYS}"),
                 span: Some(key.span()),
@@ -792,6 +794,15 @@ fn overlapping_pairs(spans: &[(usize, TimeOfDay, TimeOfDay)]) -> Vec<(usize, usi
 }
 
 fn check_service_numbers(ck: &mut Checker<'_>, i: usize, s: &ServiceConfig) {
+    if !(1..=TARGET_WAIT_MINUTES_MAX).contains(&s.target_wait_minutes) {
+        ck.error(
+            format!("service[{i}].target_wait_minutes"),
+            format!(
+                "target_wait_minutes {} is out of range; allowed 1–{TARGET_WAIT_MINUTES_MAX}",
+                s.target_wait_minutes
+            ),
+        );
+    }
     if !(1..=EXPECTED_MINUTES_MAX).contains(&s.expected_minutes) {
         ck.error(
             format!("service[{i}].expected_minutes"),
@@ -1226,6 +1237,89 @@ fn check_server(c: &HallConfig, ck: &mut Checker<'_>) {
             "HTTPS needs both tls_cert and tls_key (PEM file paths), or neither".to_string(),
         );
     }
+    if let Some(url) = &s.public_url
+        && let Err(why) = check_public_url(url)
+    {
+        ck.error("server.public_url".to_string(), why);
+    }
+}
+
+/// `host` or `host:port`, as in a URL or a `Host` header: a DNS name or
+/// IPv4 address (letters, digits, `.`, `-`), or an IPv6 address in
+/// brackets; a port 1–65535.
+pub fn is_host_port(s: &str) -> bool {
+    let (host, port) = match s.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, tail)) => {
+                if v6.is_empty()
+                    || !v6
+                        .chars()
+                        .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
+                {
+                    return false;
+                }
+                match tail {
+                    "" => (v6, None),
+                    t => match t.strip_prefix(':') {
+                        Some(p) => (v6, Some(p)),
+                        None => return false,
+                    },
+                }
+            }
+            None => return false,
+        },
+        None => {
+            let (h, p) = match s.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (s, None),
+            };
+            let label_ok = |l: &str| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            };
+            if h.is_empty() || h.len() > 253 || !h.split('.').all(label_ok) {
+                return false;
+            }
+            (h, p)
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.chars().all(|c| c.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n))
+    });
+    !host.is_empty() && port_ok
+}
+
+/// `[server] public_url`: `http://` or `https://`, a host and an optional
+/// port, nothing after it but an optional `/` (the phone pages live at the
+/// root of the hall's address).
+pub fn check_public_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!(
+                "{url:?} must start with https:// or http:// (e.g. \"https://hall.example.gov.cn\")"
+            )
+        })?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "{url:?} must be only a scheme, a host and an optional port (e.g. \"https://hall.example.gov.cn:8443\"): \
+             no path, query, fragment or user name — the phone page is always /t/{{id}}"
+        ));
+    }
+    if !is_host_port(authority) {
+        return Err(format!(
+            "{url:?}: {authority:?} is not a host name or address with an optional port 1–65535"
+        ));
+    }
+    Ok(())
 }
 
 fn check_priorities(c: &HallConfig, ck: &mut Checker<'_>) {
@@ -1511,6 +1605,55 @@ fn check_makeup_workdays(cal: &CalendarConfig, ck: &mut Checker<'_>) {
                      name a weekday that has sessions (usually the day it stands in for)"
                 ),
             );
+        }
+    }
+}
+
+/// Longest wait target a service may promise.
+pub const TARGET_WAIT_MINUTES_MAX: u32 = 480;
+
+fn check_notices(c: &HallConfig, ck: &mut Checker<'_>) {
+    for (i, n) in c.notices.iter().enumerate() {
+        let at = |key: &str| format!("notice[{i}].{key}");
+        let chars = n.text.chars().count();
+        if n.text.trim().is_empty() {
+            ck.error(
+                at("text"),
+                format!("text must not be empty: it is shown on the big screens (1–{MAX_NOTICE_CHARS} characters)"),
+            );
+        } else if chars > MAX_NOTICE_CHARS {
+            ck.error(
+                at("text"),
+                format!("text is {chars} characters long; at most {MAX_NOTICE_CHARS} fit a screen's notice panel"),
+            );
+        }
+        if n.text_en.chars().count() > 2 * MAX_NOTICE_CHARS {
+            ck.error(
+                at("text_en"),
+                format!(
+                    "text_en is too long; at most {} characters",
+                    2 * MAX_NOTICE_CHARS
+                ),
+            );
+        }
+        if let (Some(from), Some(to)) = (n.from, n.to)
+            && from > to
+        {
+            ck.error(
+                at("to"),
+                format!(
+                    "notice runs {from} → {to}, which is reversed; from must be on or before to"
+                ),
+            );
+        }
+        for (j, z) in n.zones.iter().enumerate() {
+            if !c.zones.iter().any(|x| x.id == *z) {
+                let known: Vec<&str> = c.zones.iter().map(|z| z.id.as_str()).collect();
+                ck.error(
+                    format!("notice[{i}].zones[{j}]"),
+                    format!("unknown zone {z:?}; the zones are {}", known.join(", ")),
+                );
+            }
         }
     }
 }
@@ -1963,5 +2106,59 @@ fn check_device_sharing(c: &HallConfig, protocols: &[Option<Protocol>], ck: &mut
                 voices.insert(zone, i);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod public_url_tests {
+    use super::*;
+
+    #[test]
+    fn public_urls() {
+        for ok in [
+            "https://hall.example.gov.cn",
+            "https://hall.example.gov.cn/",
+            "http://192.168.1.10:8080",
+            "http://[fe80::1]:8080",
+            "http://localhost",
+        ] {
+            assert_eq!(check_public_url(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "hall.example.gov.cn",
+            "ftp://hall.example.gov.cn",
+            "https://",
+            "https://hall.example.gov.cn/t/",
+            "https://hall.example.gov.cn?x=1",
+            "https://user@hall.example.gov.cn",
+            "https://hall.example.gov.cn:0",
+            "https://hall.example.gov.cn:99999",
+            "https://hall example.gov.cn",
+            "https://-bad.gov.cn",
+            "https://[zz]",
+        ] {
+            assert!(check_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_bad_public_url_is_reported_with_its_field() {
+        use crate::config::{Config, DEMO_HALL_TOML};
+        let with = |url: &str| format!("{DEMO_HALL_TOML}\n[server]\npublic_url = \"{url}\"\n");
+        let good = Config::from_toml_str("hall.toml", &with("https://hall.example.gov.cn"))
+            .expect("a good public_url");
+        assert_eq!(
+            good.file.server.public_url.as_deref(),
+            Some("https://hall.example.gov.cn")
+        );
+        let errors = Config::from_toml_str("hall.toml", &with("https://hall.example.gov.cn/t/1"))
+            .expect_err("a path is refused")
+            .0;
+        let e = errors
+            .iter()
+            .find(|e| e.field == "server.public_url")
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert!(e.line.is_some(), "{e:?}");
+        assert!(e.message.contains("no path"), "{e:?}");
     }
 }

@@ -73,6 +73,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     );
     if let Some(d) = &devices {
         state = state.with_devices(d.devices.clone());
+        if let Some(sim) = &d.sim {
+            state = state.with_sim(sim.clone());
+        }
     }
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = std::net::TcpListener::bind(opts.listen)

@@ -13,6 +13,10 @@
 //! - [`render_plain`]: plain Chinese text with the numbers already spelled,
 //!   for speech engines without those tags (espeak-ng, PC speakers):
 //!   `请A零一二号到十二号窗口办理`.
+//!
+//! [`pinyin`] turns that plain text into tone-numbered pinyin for
+//! espeak-ng's `cmn-latn-pinyin` voice (`qing3 A ling2 yi1 er4 hao4 …`),
+//! which reads Mandarin far better from pinyin than from characters.
 
 use crate::devices::template::{Piece, Template};
 use crate::queue::types::WindowNo;
@@ -141,9 +145,148 @@ fn tag_digit_runs(ticket: &str) -> String {
     out
 }
 
+/// Tone-numbered pinyin of the characters announcements use: numerals,
+/// the default template's words and common variants of it.
+const PINYIN: &[(char, &str)] = &[
+    ('零', "ling2"),
+    ('〇', "ling2"),
+    ('一', "yi1"),
+    ('二', "er4"),
+    ('两', "liang3"),
+    ('三', "san1"),
+    ('四', "si4"),
+    ('五', "wu3"),
+    ('六', "liu4"),
+    ('七', "qi1"),
+    ('八', "ba1"),
+    ('九', "jiu3"),
+    ('十', "shi2"),
+    ('百', "bai3"),
+    ('千', "qian1"),
+    ('万', "wan4"),
+    ('亿', "yi4"),
+    ('请', "qing3"),
+    ('号', "hao4"),
+    ('到', "dao4"),
+    ('窗', "chuang1"),
+    ('口', "kou3"),
+    ('办', "ban4"),
+    ('理', "li3"),
+    ('前', "qian2"),
+    ('往', "wang3"),
+    ('去', "qu4"),
+    ('至', "zhi4"),
+    ('在', "zai4"),
+    ('位', "wei4"),
+    ('顾', "gu4"),
+    ('客', "ke4"),
+    ('市', "shi4"),
+    ('民', "min2"),
+    ('您', "nin2"),
+    ('好', "hao3"),
+    ('的', "de5"),
+    ('业', "ye4"),
+    ('务', "wu4"),
+    ('柜', "gui4"),
+    ('台', "tai2"),
+    ('服', "fu2"),
+    ('就', "jiu4"),
+    ('诊', "zhen3"),
+    ('室', "shi4"),
+    ('再', "zai4"),
+    ('次', "ci4"),
+    ('呼', "hu1"),
+    ('叫', "jiao4"),
+    ('准', "zhun3"),
+    ('备', "bei4"),
+    ('取', "qu3"),
+    ('票', "piao4"),
+];
+
+/// `text` as tone-numbered pinyin for espeak-ng's `cmn-latn-pinyin`
+/// voice: `请K零零一号到十二号窗口办理` →
+/// `qing3 K ling2 ling2 yi1 hao4 dao4 shi2 er4 hao4 chuang1 kou3 ban4 li3`.
+///
+/// Latin capitals are kept, each on its own: that voice reads a lone
+/// capital by its Chinese letter name (K 开, A 诶, W 达不溜…), which is how
+/// ticket prefixes are said in a hall; a run such as `VIP` would be read as
+/// an English word instead. ASCII digits are read one by one. Punctuation
+/// becomes a pause (`,`), spaces are dropped. `None` when the text has a
+/// character outside this vocabulary (the caller falls back).
+pub fn pinyin(text: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut pause = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            continue;
+        }
+        if matches!(
+            c,
+            '，' | '。' | '、' | '；' | '！' | '：' | ',' | '.' | ';' | '!' | ':'
+        ) {
+            pause = !out.is_empty();
+            continue;
+        }
+        let mut letter = [0u8; 4];
+        let word: &str = if c.is_ascii_uppercase() {
+            c.encode_utf8(&mut letter)
+        } else if c.is_ascii_digit() {
+            syllable(DIGITS[c.to_digit(10)? as usize])?
+        } else {
+            syllable(c)?
+        };
+        if !out.is_empty() {
+            if pause {
+                out.push(',');
+            }
+            out.push(' ');
+        }
+        pause = false;
+        out.push_str(word);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn syllable(c: char) -> Option<&'static str> {
+    PINYIN.iter().find(|(h, _)| *h == c).map(|(_, p)| *p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pinyin_of_announcements() {
+        let t = Template::parse("请{ticket}号到{window}号窗口办理").unwrap();
+        assert_eq!(
+            pinyin(&render_plain(&t, "K001", 12)).as_deref(),
+            Some("qing3 K ling2 ling2 yi1 hao4 dao4 shi2 er4 hao4 chuang1 kou3 ban4 li3")
+        );
+        assert_eq!(
+            pinyin(&render_plain(&t, "VIP7", 110)).as_deref(),
+            Some("qing3 V I P qi1 hao4 dao4 yi1 bai3 yi1 shi2 hao4 chuang1 kou3 ban4 li3")
+        );
+        assert_eq!(
+            pinyin("请A1号，到3号窗口。").as_deref(),
+            Some("qing3 A yi1 hao4, dao4 san1 hao4 chuang1 kou3")
+        );
+        assert_eq!(pinyin("12"), Some("yi1 er4".to_string()));
+        // Outside the vocabulary, lower-case Latin, nothing to say: no pinyin.
+        assert_eq!(pinyin("请K1号到2号窗口缴费"), None);
+        assert_eq!(pinyin("qing"), None);
+        assert_eq!(pinyin(" ，"), None);
+        // Every numeral and every window number is covered.
+        for n in 1..=20_000u32 {
+            assert!(pinyin(&chinese_number(n)).is_some(), "{n}");
+        }
+        // Only letters, digits, spaces and commas: safe as one argument.
+        let p = pinyin(&render_plain(&t, "Z9", 9999)).unwrap();
+        assert!(
+            p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == ','),
+            "{p}"
+        );
+    }
 
     #[test]
     fn numbers() {

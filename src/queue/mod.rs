@@ -16,6 +16,7 @@ pub mod person;
 pub mod refusal;
 pub mod routing;
 pub mod state;
+pub mod tally;
 pub mod types;
 
 pub use command::{Command, TransferTarget, WindowService};

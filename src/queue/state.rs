@@ -145,6 +145,8 @@ pub struct State {
     pub staff_at: HashMap<String, WindowNo>,
     pub queues: Queues,
     pub live: usize,
+    /// Today's recent calls, arrivals and waits by hour, staff counts.
+    pub tally: super::tally::DayTally,
 }
 
 /// The hall: its configuration and its state.
@@ -290,6 +292,8 @@ impl Hall {
 
     /// Applies one committed event. Never panics; unknown references are skipped.
     pub fn evolve(&mut self, event: &Event, at_ms: Millis) {
+        let tz = self.config.tz;
+        self.s.tally.observe(event, &self.s.tickets, tz, at_ms);
         let s = &mut self.s;
         match event {
             Event::ConfigApplied { sha256, .. } => s.config_sha256 = Some(sha256.clone()),

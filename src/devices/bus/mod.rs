@@ -259,6 +259,10 @@ pub struct Input {
 pub struct Devices {
     pub registry: Arc<Registry>,
     buses: Vec<Arc<BusShared>>,
+    inputs: tokio::sync::mpsc::Sender<Input>,
+    /// Per window with an evaluator: the device a 请评价 press stands for
+    /// (the window's keypad, else the evaluator itself).
+    evaluation_device: std::collections::HashMap<crate::queue::WindowNo, usize>,
 }
 
 impl Devices {
@@ -312,6 +316,23 @@ impl Devices {
                 serves,
             });
         }
+        let mut evaluation_device = std::collections::HashMap::new();
+        for (i, info) in infos.iter().enumerate() {
+            let Serves::Window(w) = info.serves else {
+                continue;
+            };
+            if !config.has_evaluator(w) {
+                continue;
+            }
+            let keypad = info.protocol == crate::devices::profile::Protocol::ModbusKeypad.name();
+            let evaluator =
+                info.protocol == crate::devices::profile::Protocol::ModbusEvaluator.name();
+            if keypad {
+                evaluation_device.insert(w, i);
+            } else if evaluator {
+                evaluation_device.entry(w).or_insert(i);
+            }
+        }
         let registry = Arc::new(Registry::new(infos));
         let buses: Vec<Arc<BusShared>> = config
             .buses()
@@ -356,7 +377,28 @@ impl Devices {
             };
             tokio::spawn(task.run());
         }
-        Ok(Devices { registry, buses })
+        Ok(Devices {
+            registry,
+            buses,
+            inputs: input_tx,
+            evaluation_device,
+        })
+    }
+
+    /// 请评价 from the counter page: the same as the keypad's key. `None`
+    /// when the window has no evaluator (or the device layer stopped).
+    pub async fn request_evaluation(&self, window: crate::queue::WindowNo) -> Option<Verdict> {
+        let device = *self.evaluation_device.get(&window)?;
+        let (reply, answer) = oneshot::channel();
+        self.inputs
+            .send(Input {
+                device,
+                press: Press::Key(KeypadKey::RequestEvaluation),
+                reply,
+            })
+            .await
+            .ok()?;
+        Some(answer.await.unwrap_or(Verdict::Retry))
     }
 
     /// Every device with its health.
