@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of hallq — unit, integration, property, simulation, crash
 # and config tests, and each benchmark once in test mode — on a fresh
-# machine. It installs what the tests need first (today: nothing beyond the
-# Rust toolchain and a C compiler for the bundled SQLite; later issues add
-# Debian packages such as chromium here).
+# machine. It installs what the tests need first: beyond the Rust toolchain,
+# a C compiler for the bundled SQLite, and Chromium with its WebDriver, CJK
+# fonts and espeak-ng for the browser tests (their screenshots go to
+# target/screenshots/, CI's artifacts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,12 @@ need_cmd() {
 apt_packages=()
 need_cmd cc || apt_packages+=(gcc)
 need_cmd pkg-config || apt_packages+=(pkg-config)
+# The browser tests (tests/pages_*.rs): headless Chromium over WebDriver,
+# CJK fonts so screenshots show Chinese, espeak-ng for the announcements.
+need_cmd chromium || apt_packages+=(chromium)
+need_cmd chromedriver || apt_packages+=(chromium-driver)
+{ fc-list 2>/dev/null || true; } | grep 'Noto Sans CJK' >/dev/null || apt_packages+=(fonts-noto-cjk)
+need_cmd espeak-ng || apt_packages+=(espeak-ng)
 if ((${#apt_packages[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
