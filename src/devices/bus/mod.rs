@@ -40,6 +40,7 @@ use crate::daemon::owner::HallHandle;
 use crate::devices::evaluator::Rating;
 use crate::devices::image::RegisterImage;
 use crate::devices::keypad::KeypadKey;
+use crate::devices::profile::Protocol;
 use crate::devices::voice::VoiceQueue;
 use crate::queue::types::{Millis, WindowNo};
 
@@ -285,6 +286,7 @@ impl Devices {
             .map(|(i, b)| (b.name.as_str(), i))
             .collect();
         let mut slots: Vec<Vec<task::Slot>> = config.buses().iter().map(|_| Vec::new()).collect();
+        let mut evaluation_device = std::collections::HashMap::new();
         for (index, d) in config.devices().iter().enumerate() {
             let Some(&bus) = bus_index.get(d.bus.as_str()) else {
                 continue;
@@ -307,6 +309,20 @@ impl Devices {
                 hub::Place { bus, slot },
                 client,
             ));
+            if let Serves::Window(w) = serves
+                && config.has_evaluator(w)
+            {
+                // A 请评价 press stands for the keypad's key, else the evaluator's.
+                match profile.protocol() {
+                    Protocol::ModbusKeypad => {
+                        evaluation_device.insert(w, infos.len());
+                    }
+                    Protocol::ModbusEvaluator => {
+                        evaluation_device.entry(w).or_insert(infos.len());
+                    }
+                    _ => {}
+                }
+            }
             infos.push(DeviceInfo {
                 index,
                 bus: d.bus.clone(),
@@ -315,23 +331,6 @@ impl Devices {
                 protocol: profile.protocol().name(),
                 serves,
             });
-        }
-        let mut evaluation_device = std::collections::HashMap::new();
-        for (i, info) in infos.iter().enumerate() {
-            let Serves::Window(w) = info.serves else {
-                continue;
-            };
-            if !config.has_evaluator(w) {
-                continue;
-            }
-            let keypad = info.protocol == crate::devices::profile::Protocol::ModbusKeypad.name();
-            let evaluator =
-                info.protocol == crate::devices::profile::Protocol::ModbusEvaluator.name();
-            if keypad {
-                evaluation_device.insert(w, i);
-            } else if evaluator {
-                evaluation_device.entry(w).or_insert(i);
-            }
         }
         let registry = Arc::new(Registry::new(infos));
         let buses: Vec<Arc<BusShared>> = config
