@@ -278,13 +278,20 @@
   // clock or time zone.
   let hallSkewMs = 0; // server instant − this browser's instant
   let hallOffsetMin = null; // the hall's UTC offset, minutes
+  const hallTimeListeners = [];
+  /// Runs fn when the hall's time is first learned (clocks redraw at once).
+  HQ.onHallTime = function (fn) {
+    hallTimeListeners.push(fn);
+  };
   HQ.noteHallTime = function (rfc3339) {
     if (!rfc3339) return;
     const instant = Date.parse(rfc3339);
     const m = /([+-])(\d\d):(\d\d)$/.exec(rfc3339);
     if (isNaN(instant)) return;
+    const first = hallOffsetMin === null;
     hallSkewMs = instant - Date.now();
     hallOffsetMin = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+    if (first) hallTimeListeners.forEach((fn) => fn());
   };
   /// Now as a Date whose getUTC* fields are the hall's local wall clock
   /// (the browser's local clock until the first API answer).
@@ -317,6 +324,7 @@
     tick();
     setInterval(tick, 1000);
     HQ.onLang(tick);
+    HQ.onHallTime(tick);
   };
 
   /// Minutes as "12分钟" / "12 min", or a range "8–15分钟".

@@ -735,35 +735,6 @@
     if (!QUIET.has(kind)) refresh();
   }
 
-  // ---- clock -------------------------------------------------------------
-  // The hall's own time (the server's clock in the hall's zone), so a TV
-  // whose clock or time zone is wrong still shows the right time.
-  const WEEK_ZH = ["星期日", "星期一", "星期二", "星期三", "星期四", "星期五", "星期六"];
-  const WEEK_EN = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-  function hallClock() {
-    const pad = (n) => String(n).padStart(2, "0");
-    function tick() {
-      let d;
-      const m = view && /([+-])(\d\d):?(\d\d)$/.exec(view.now || "");
-      if (m && viewNowMs) {
-        const off = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-        const t = new Date(serverNow() + off * 60000);
-        d = { y: t.getUTCFullYear(), mo: t.getUTCMonth(), d: t.getUTCDate(), wd: t.getUTCDay(), h: t.getUTCHours(), mi: t.getUTCMinutes(), s: t.getUTCSeconds() };
-      } else {
-        const t = new Date();
-        d = { y: t.getFullYear(), mo: t.getMonth(), d: t.getDate(), wd: t.getDay(), h: t.getHours(), mi: t.getMinutes(), s: t.getSeconds() };
-      }
-      $("time").textContent = pad(d.h) + ":" + pad(d.mi) + ":" + pad(d.s);
-      $("date").textContent =
-        HQ.lang === "en"
-          ? d.y + "-" + pad(d.mo + 1) + "-" + pad(d.d) + " " + WEEK_EN[d.wd]
-          : d.y + "年" + (d.mo + 1) + "月" + d.d + "日 " + WEEK_ZH[d.wd];
-    }
-    tick();
-    setInterval(tick, 250);
-    HQ.onLang(tick);
-  }
-
   // ---- start -------------------------------------------------------------
   let everUp = false;
   function onState(up) {
@@ -788,7 +759,7 @@
     })();
     HQ.applyLang();
     HQ.wireLangSwitch();
-    hallClock();
+    HQ.clock($("date"), $("time")); // the hall's time, from the API's answers
     renderAudioToggle();
     HQ.onLang(() => {
       renderAll();

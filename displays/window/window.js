@@ -12,8 +12,6 @@
   const T = (zh, en) => (HQ.lang === "en" ? en : zh);
 
   let hall = null; // GET /api/v1/hall, once (names, departments, the hall's clock)
-  let hallNowMs = 0;
-  let hallPerf = 0;
   let win = null; // GET /api/v1/windows/{n}
   let lastSeq = 0;
   let shown = ""; // state|number now on screen, to flash only on a change
@@ -147,13 +145,7 @@
   // ---- data --------------------------------------------------------------
   async function loadHall() {
     try {
-      const before = performance.now();
       hall = await HQ.api("GET", "/api/v1/hall");
-      const t = Date.parse(hall.now || "");
-      if (Number.isFinite(t)) {
-        hallNowMs = t;
-        hallPerf = (before + performance.now()) / 2;
-      }
       return hall.seq;
     } catch (e) {
       return null; // not allowed or not there: the window alone will do
@@ -212,26 +204,16 @@
     }
   }
 
-  // ---- clock: the hall's time when known ---------------------------------
+  // ---- clock: the hall's time (HQ learns it from every API answer) -------
   function clock() {
     const pad = (x) => String(x).padStart(2, "0");
     function tick() {
-      const m = hall && /([+-])(\d\d):?(\d\d)$/.exec(hall.now || "");
-      let h, mi;
-      if (m && hallNowMs) {
-        const off = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
-        const t = new Date(hallNowMs + (performance.now() - hallPerf) + off * 60000);
-        h = t.getUTCHours();
-        mi = t.getUTCMinutes();
-      } else {
-        const t = new Date();
-        h = t.getHours();
-        mi = t.getMinutes();
-      }
-      $("clock").textContent = pad(h) + ":" + pad(mi);
+      const t = HQ.hallNow();
+      $("clock").textContent = pad(t.getUTCHours()) + ":" + pad(t.getUTCMinutes());
     }
     tick();
     setInterval(tick, 1000);
+    HQ.onHallTime(tick);
   }
 
   async function start() {
