@@ -9,4 +9,6 @@ pub mod daemon;
 pub mod devices;
 pub mod journal;
 pub mod queue;
+pub mod report;
 pub mod sim;
+pub mod stats;
