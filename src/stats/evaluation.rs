@@ -112,3 +112,26 @@ pub fn record(
         rating_name: rating_name(rating).to_string(),
     }
 }
+
+/// Attributes `rec` to `service` (the service of the visit that was rated)
+/// when the ticket's current service differs — after a flow step the ticket
+/// already belongs to the next step's service. Renames service and
+/// department from the configuration; unknown ids leave names empty.
+pub fn set_visit_service(
+    config: &crate::config::Config,
+    rec: &mut EvaluationRecord,
+    service: &str,
+) {
+    if service.is_empty() || rec.service == service {
+        return;
+    }
+    let s = config.service(service);
+    let department = s.map(|s| s.department.clone()).unwrap_or_default();
+    rec.service = service.to_string();
+    rec.service_name = s.map(|s| s.name.clone()).unwrap_or_default();
+    rec.department_name = config
+        .department(&department)
+        .map(|d| d.name.clone())
+        .unwrap_or_default();
+    rec.department = department;
+}
