@@ -1,0 +1,147 @@
+//! The daemon's forecaster behind the API: once it has looked ahead, ticket
+//! and service estimates say `method: "lookahead"`; where it cannot say
+//! anything (nobody staffs the service), the classic estimate stays, labelled.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{KIOSK, TestServer, demo_config};
+use hallq::accounts::{Accounts, HashCost};
+use hallq::api::{AppState, router};
+use hallq::daemon::clock::{Clock, SystemClock};
+use hallq::daemon::{ACCOUNTS_FILE, JOURNAL_FILE};
+use serde_json::Value;
+
+/// The in-process hall of `common::start`, with the forecaster running as in `hallq serve`.
+async fn start_with_forecast() -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = Arc::new(demo_config());
+    let accounts = Arc::new(
+        Accounts::open_with_cost(
+            &dir.path().join(ACCOUNTS_FILE),
+            config.clone(),
+            SystemClock.now_ms(),
+            HashCost::INSECURE_FAST_FOR_TESTS,
+        )
+        .expect("open accounts"),
+    );
+    let journal_path = dir.path().join(JOURNAL_FILE);
+    let owner =
+        hallq::daemon::start(config.clone(), &journal_path, SystemClock).expect("start owner");
+    let hall = owner.handle.clone();
+    let forecast =
+        hallq::forecast::runner::spawn(hall.clone(), config.clone(), journal_path.clone());
+    let state = AppState::new(
+        hall.clone(),
+        accounts.clone(),
+        config.clone(),
+        journal_path.clone(),
+        vec![7u8; 32],
+    )
+    .with_forecast(forecast);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    for _ in 0..200 {
+        hall.tick();
+        let open = hall
+            .query(|h, _| h.day().is_some() && h.state().session.is_some())
+            .await
+            .expect("owner answers");
+        if open {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    TestServer {
+        addr,
+        hall,
+        accounts,
+        config,
+        journal_path,
+        dir,
+    }
+}
+
+async fn estimate_of(s: &TestServer, id: u64) -> Value {
+    let r = s.get(&format!("/api/v1/tickets/{id}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["ticket"]["wait_estimate"].clone()
+}
+
+/// Polls until the ticket's estimate comes from the look-ahead (the
+/// forecaster runs at most once a second after a change).
+async fn lookahead_estimate(s: &TestServer, id: u64) -> Value {
+    for _ in 0..300 {
+        let e = estimate_of(s, id).await;
+        if e["method"] == "lookahead" {
+            return e;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ticket {id} never got a look-ahead estimate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn estimates_come_from_the_lookahead_once_it_has_run() {
+    let s = start_with_forecast().await;
+    let tok = s.token("w01");
+    s.act(1, "sign-in", &tok, None).await;
+    // Nobody staffs the windows of this service.
+    let unstaffed = s.issue("hukou").await;
+    let first = s.issue("tax").await;
+    assert_eq!(first["wait_estimate"]["method"], "classic");
+    let mut ids = vec![first["id"].as_u64().expect("id")];
+    for _ in 0..4 {
+        ids.push(s.issue("tax").await["id"].as_u64().expect("id"));
+    }
+    let last = lookahead_estimate(&s, ids[4]).await;
+    let early = lookahead_estimate(&s, ids[0]).await;
+    for e in [&early, &last] {
+        let (lo, mid, hi) = (e["low"].as_u64(), e["minutes"].as_u64(), e["high"].as_u64());
+        assert!(lo <= mid && mid <= hi, "interval around the median: {e}");
+    }
+    // Four tickets ahead of the last one at a single staffed window.
+    assert!(
+        last["minutes"].as_u64() > early["minutes"].as_u64(),
+        "the fifth in line waits longer than the first: {early} vs {last}"
+    );
+    assert!(last["high"].as_u64() > Some(0));
+    // The forecast that covers the tax tickets is newer than the hukou
+    // ticket, and says nothing useful about it: it stays classic.
+    let e = estimate_of(&s, unstaffed["id"].as_u64().expect("id")).await;
+    assert_eq!(e["method"], "classic", "{e}");
+
+    // A citizen taking a tax ticket now: the look-ahead's new-arrival estimate.
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let r = s.get("/api/v1/services", Some(KIOSK)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let list = r.json()["services"].clone();
+        let tax = list
+            .as_array()
+            .expect("services")
+            .iter()
+            .find(|x| x["id"] == "tax")
+            .cloned()
+            .expect("tax");
+        if tax["estimate"]["method"] == "lookahead" {
+            found = tax;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(found["estimate"]["method"], "lookahead", "{found}");
+    assert!(
+        found["estimate"]["minutes"].as_u64() >= last["minutes"].as_u64(),
+        "a new arrival is behind the fifth ticket: {found} vs {last}"
+    );
+}
