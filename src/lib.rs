@@ -3,10 +3,12 @@
 //! See ARCHITECTURE.md for the codemap and the invariants.
 
 pub mod accounts;
+pub mod alerts;
 pub mod api;
 pub mod config;
 pub mod daemon;
 pub mod devices;
+pub mod forecast;
 pub mod journal;
 pub mod queue;
 pub mod report;

@@ -113,6 +113,28 @@ enum Cmd {
         #[arg(long, value_name = "N")]
         window: Option<u32>,
     },
+    /// Statistics of a day, week, month or quarter as files (one CSV per view,
+    /// one XLSX workbook, optionally JSON), read from the journal (safe while
+    /// the daemon runs).
+    Report {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        args: hallq::report::cli::ReportArgs,
+    },
+    /// Staffing what-if: a recorded day (--day, with --data) or a described
+    /// arrival pattern (--arrivals FILE) under the hall as configured and
+    /// under another plan (--plan FILE); predicted waits per service and hour.
+    Simulate {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataArg,
+        #[command(flatten)]
+        args: hallq::forecast::whatif::SimulateArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -350,6 +372,16 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Report { config, data, args } => hallq::report::cli::run(
+            load_config(config.as_deref())?,
+            &existing_journal(&data)?,
+            &args,
+        ),
+        Cmd::Simulate { config, data, args } => hallq::forecast::whatif::run(
+            load_config(config.as_deref())?,
+            existing_journal(&data).ok().as_deref(),
+            &args,
+        ),
     }
 }
 

@@ -160,6 +160,7 @@ fn table() -> Vec<Route> {
         r("POST", "/api/v1/sim/evaluators/{window}", Setup::Nothing, |_| Some(json!({"rating": 1})),
                                                                                 [U,   U,   U,   U,   F,    NS,  F,    F,    NS,   NS,  NS,  NS,   M]),
         r("GET", "/api/v1/hall", Setup::Nothing, no_body,                       [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/alerts", Setup::Nothing, no_body,                     [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/windows/1", Setup::Nothing, no_body,                  [U,   U,   U,   U,   F,    OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/journal", Setup::Nothing, no_body,                    [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
         r("GET", "/api/v1/tickets?day={day}", Setup::Nothing, no_body,          [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
@@ -167,6 +168,15 @@ fn table() -> Vec<Route> {
         r("GET", "/api/v1/windows", Setup::Nothing, no_body,                    [U,   U,   U,   U,   F,    OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/services", Setup::Nothing, no_body,                   [U,   U,   U,   U,   OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   M]),
         r("GET", "/api/v1/hall/today", Setup::Nothing, no_body,                 [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
+        // Statistics name every staff member's figures: the record's readers only; rankings are public honours.
+        r("GET", "/api/v1/stats?period=day", Setup::Nothing, no_body,           [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/stats/rankings", Setup::Nothing, no_body,             [U,   U,   U,   U,   F,    OK,  F,    F,    OK,   OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/stats/report.xlsx?period=month", Setup::Nothing, no_body,
+                                                                                [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/stats/services.csv", Setup::Nothing, no_body,         [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/evaluations?format=csv", Setup::Nothing, no_body,     [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/evaluations/followups", Setup::Nothing, no_body,      [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
+        r("GET", "/api/v1/evaluations/outbox", Setup::Nothing, no_body,         [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  OK,  OK,   M]),
         r("GET", "/static/common/hallq.js", Setup::Nothing, no_body,            [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         // The in-process test hall has no devices, so no evaluator to light.
         r("POST", "/api/v1/windows/1/request-evaluation", Setup::Idle, no_body, [U,   U,   U,   U,   F,    F,   X::E(409, "no_evaluator"), N, N, N, F, F, M]),
@@ -454,6 +464,8 @@ async fn every_route_times_every_caller() {
                 "/static/{*path}".to_string()
             } else if path == "/api/v1/windows/1" {
                 "/api/v1/windows/{n}".to_string()
+            } else if path.starts_with("/api/v1/stats/") && path != "/api/v1/stats/rankings" {
+                "/api/v1/stats/{file}".to_string()
             } else {
                 path
             };

@@ -254,9 +254,13 @@
           showLogin(HQ.t("登录已过期，请重新登录", "Your sign-in expired; sign in again"));
         }
       },
-      onEvent: (name) => {
+      onEvent: (name, data) => {
+        // An alert changes the alert list alone: nothing to re-read.
+        if (name === "alert") return onAlert(data);
         refreshHall();
         if (name !== "device") refreshToday();
+        // The statistics panel (stats.js) re-reads on the same stream.
+        document.dispatchEvent(new CustomEvent("hallq:event", { detail: { name } }));
       },
     });
   }
@@ -429,9 +433,46 @@
     const where = s.window ? (lang === "en" ? "window " + s.window : s.window + "号窗口") : s.zone || "";
     return (where ? where + " " : "") + (x.profile || x.protocol || "") + " (" + x.bus + (x.unit !== undefined && x.unit !== null ? "#" + x.unit : "") + ")";
   }
-  /// The view's alerts; before the daemon computed them, the same derived here.
+  /// The alerts in force by key: the view's, kept up between reads by the
+  /// stream's `alert` messages ({state: raised|cleared, alert}).
+  let alertsByKey = new Map();
+  let alertsOfView = null; // the view alertsByKey was last taken from
+  /// Cleared alerts still fading out, by key.
+  const fadingAlerts = new Map();
+  const alertKey = (a) => a.key || a.kind + ":" + (a.service || a.window || a.device || "");
+  function onAlert(msg) {
+    if (!msg || !msg.alert) return;
+    const a = msg.alert;
+    const key = alertKey(a);
+    if (msg.state === "raised") {
+      fadingAlerts.delete(key);
+      alertsByKey.set(key, a);
+    } else if (msg.state === "cleared" && alertsByKey.has(key)) {
+      alertsByKey.delete(key);
+      fadingAlerts.set(key, a);
+      setTimeout(() => {
+        if (fadingAlerts.delete(key) && view) renderAlerts();
+      }, 900);
+    }
+    if (view) renderAlerts();
+  }
+  /// Minutes since the alert's condition began, by the hall's clock.
+  function alertMinutes(a) {
+    if (!a.since) return null;
+    const wall = Date.parse(String(a.since).slice(0, 19) + "Z"); // the hall's wall clock, as UTC
+    if (isNaN(wall)) return null;
+    return Math.max(0, Math.floor((HQ.hallNow().getTime() - wall) / 60000));
+  }
+  /// The view's alerts (with the stream's changes since); before the daemon computed them, the same derived here.
   function alertList() {
-    if (Array.isArray(view.alerts)) return view.alerts;
+    if (Array.isArray(view.alerts)) {
+      if (alertsOfView !== view) {
+        alertsOfView = view;
+        alertsByKey = new Map(view.alerts.map((a) => [alertKey(a), a]));
+        for (const k of alertsByKey.keys()) fadingAlerts.delete(k);
+      }
+      return [...alertsByKey.values()];
+    }
     const out = [];
     const age = ageMinutes();
     for (const w of view.windows)
@@ -449,27 +490,38 @@
   function renderAlerts() {
     const alerts = alertList();
     const order = { alarm: 0, warn: 1 };
-    alerts.sort((a, b) => (order[a.level] ?? 2) - (order[b.level] ?? 2));
+    alerts.sort((a, b) => (order[a.level] ?? 2) - (order[b.level] ?? 2) || (a.since_ms || 0) - (b.since_ms || 0));
+    const fading = [...fadingAlerts.values()];
     const ul = $("alerts");
-    if (!alerts.length) {
+    const item = (a, cleared) => {
+      const m = alertMinutes(a);
+      return el(
+        "li",
+        {
+          class: "alert " + (a.level || "warn") + " kind-" + a.kind + (a.window ? " clickable" : ""),
+          "data-kind": a.kind,
+          "data-level": a.level,
+          "data-key": alertKey(a),
+          "data-state": cleared ? "cleared" : "raised",
+          onclick: a.window ? () => openPanel(a.window) : null,
+        },
+        el("span", { class: "lvl" }, a.level === "alarm" ? HQ.t("严重", "ALARM") : HQ.t("注意", "WARN")),
+        el("span", { class: "kind" }, kindName(a.kind)),
+        el("span", { class: "text" }, HQ.t(a.message, a.message_en)),
+        m === null ? null : el("span", { class: "since muted" }, HQ.t("已持续" + m + "分钟", "for " + m + " min"))
+      );
+    };
+    if (!alerts.length && !fading.length) {
       ul.replaceChildren(el("li", { class: "alert none" }, HQ.t("当前没有告警", "No alerts")));
     } else {
-      ul.replaceChildren(
-        ...alerts.map((a) =>
-          el(
-            "li",
-            {
-              class: "alert " + (a.level || "warn") + " kind-" + a.kind + (a.window ? " clickable" : ""),
-              "data-kind": a.kind,
-              "data-level": a.level,
-              onclick: a.window ? () => openPanel(a.window) : null,
-            },
-            el("span", { class: "lvl" }, a.level === "alarm" ? HQ.t("严重", "ALARM") : HQ.t("注意", "WARN")),
-            el("span", { class: "kind" }, kindName(a.kind)),
-            el("span", { class: "text" }, HQ.t(a.message, a.message_en))
-          )
-        )
-      );
+      const gone = fading.map((a) => item(a, true));
+      ul.replaceChildren(...alerts.map((a) => item(a, false)), ...gone);
+      // A cleared alert fades out before it is removed (styles set from script: the CSP allows no inline style).
+      for (const li of gone) {
+        li.style.transition = "opacity 0.8s";
+        void li.offsetWidth;
+        li.style.opacity = "0";
+      }
     }
     // device summary
     const d = view.devices;
@@ -490,6 +542,8 @@
       {
         long_wait: HQ.t("等候过长", "Long wait"),
         idle_window: HQ.t("窗口空闲", "Idle window"),
+        long_pause: HQ.t("暂停过长", "Long pause"),
+        early_lunch: HQ.t("提前午休", "Early lunch"),
         device_offline: HQ.t("设备离线", "Device offline"),
       }[k] || k
     );
@@ -857,7 +911,7 @@
         renderPlan();
         renderServices();
         renderKpis();
-        if (!Array.isArray(view.alerts)) renderAlerts();
+        renderAlerts(); // the minutes since each alert began
       }
     }, 30000);
 

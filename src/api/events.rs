@@ -7,7 +7,8 @@
 //! Device health changes (a device went offline, came back) come as
 //! `event: device` messages without an `id:`: they are not journal events,
 //! so they neither advance nor break resumption; the current state of
-//! every device is in `GET /api/v1/hall`.
+//! every device is in `GET /api/v1/hall`. Alerts come as `event: alert`,
+//! also without an `id:`, to people who read the hall (see `api/alerts.rs`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -103,7 +104,9 @@ impl Numbers {
 /// Committed events as they happen (Server-Sent Events), resumable with Last-Event-ID.
 #[utoipa::path(get, path = "/api/v1/events", tag = "hall", params(EventsQuery,
         ("Last-Event-ID" = Option<u64>, Header, description = "resume after this sequence number")),
-    responses((status = 200, content_type = "text/event-stream", description = "id: journal seq; event: kind; data: {seq, at, kind, event}")),
+    responses((status = 200, content_type = "text/event-stream", description = "id: journal seq; event: kind; data: {seq, at, kind, event}. \
+        Without an id: event: device (a device's link changed) and, for people who read the hall, \
+        event: alert with data {state: raised|cleared, alert} (every current alert is sent as raised first)")),
     security(("bearer" = [])))]
 pub async fn events(
     State(state): State<AppState>,
@@ -129,7 +132,11 @@ pub async fn events(
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     let auditor = caller.is_auditor();
     let devices = state.devices.as_ref().map(|d| d.registry.subscribe());
-    tokio::spawn(pump(state, live, devices, after, auditor, tx));
+    // Alerts go to people who read the hall, not to kiosks and screens (`api/alerts.rs`).
+    let alerts = (state.alerts.as_ref())
+        .filter(|_| super::alerts::follows_alerts(&caller))
+        .map(|m| m.subscribe());
+    tokio::spawn(pump(state, live, devices, alerts, after, auditor, tx));
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -175,11 +182,20 @@ async fn pump(
     state: AppState,
     mut live: broadcast::Receiver<Arc<Published>>,
     mut devices: Option<broadcast::Receiver<DeviceChange>>,
+    mut alerts: Option<broadcast::Receiver<Arc<crate::daemon::alerts::AlertChange>>>,
     mut sent: u64,
     auditor: bool,
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
 ) {
     let tz = state.config.tz;
+    if alerts.is_some() {
+        // The alerts in force first (subscribed before: a change in between is sent twice, harmlessly).
+        for m in super::alerts::snapshot(&state) {
+            if tx.send(m).await.is_err() {
+                return;
+            }
+        }
+    }
     let mut numbers = Numbers::seed(&state).await;
     loop {
         // Catch up from the journal until it has nothing after `sent`.
@@ -222,6 +238,14 @@ async fn pump(
                         && tx.send(device_message(tz, &change)).await.is_err()
                     {
                         return;
+                    }
+                    continue;
+                }
+                messages = super::alerts::next_messages(&state, &mut alerts) => {
+                    for m in messages {
+                        if tx.send(m).await.is_err() {
+                            return;
+                        }
                     }
                     continue;
                 }

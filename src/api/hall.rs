@@ -27,14 +27,19 @@ pub async fn get_hall(
 ) -> Result<Json<HallView>, ApiError> {
     caller.require(Need::ReadHall)?;
     let now = SystemClock.now_ms();
+    // The alerts of the same moment, with the devices (`api/alerts.rs`).
+    let alerts = super::alerts::evaluator(&state, now);
     let mut view = state
         .hall
-        .query(move |hall, seq| views::hall_view(hall, seq, now))
+        .query(move |hall, seq| {
+            let mut view = views::hall_view(hall, seq, now);
+            view.alerts = alerts(hall);
+            view
+        })
         .await?;
+    views::services_forecast(&mut view.services, &state.forecast.latest(), now);
     if let Some(d) = &state.devices {
-        let list = d.statuses();
-        view.alerts.extend(views::device_alerts(&list));
-        view.devices = Some(views::DevicesView::new(list, d.voice_stats()));
+        view.devices = Some(views::DevicesView::new(d.statuses(), d.voice_stats()));
     }
     Ok(Json(view))
 }
@@ -147,7 +152,7 @@ pub async fn services(
         .require(Need::Issue)
         .or_else(|_| caller.require(Need::ReadWindow))?;
     let now = SystemClock.now_ms();
-    let list = state
+    let mut list = state
         .hall
         .query(move |hall, _| {
             let probe = crate::queue::Actor::Kiosk("probe".into());
@@ -186,6 +191,10 @@ pub async fn services(
             }
         })
         .await?;
+    let forecast = state.forecast.latest();
+    for s in &mut list.services {
+        views::service_forecast(&mut s.service, &forecast, now);
+    }
     Ok(Json(list))
 }
 

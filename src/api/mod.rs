@@ -6,9 +6,11 @@
 //! durable. Roles are checked here (`auth::Need`); domain rules (who is
 //! signed in where, caps…) in the core.
 
+pub mod alerts;
 pub mod audio;
 pub mod auth;
 pub mod error;
+pub mod evaluations;
 pub mod events;
 pub mod extract;
 pub mod hall;
@@ -19,6 +21,7 @@ pub mod print;
 pub mod public;
 pub mod sessions;
 pub mod sim;
+pub mod stats;
 pub mod tickets;
 pub mod views;
 pub mod windows;
@@ -61,6 +64,15 @@ pub struct AppState {
     pub devices: Option<Arc<crate::devices::bus::Devices>>,
     /// The device simulator (`port = "sim"` buses), for `/api/v1/sim/…`.
     pub sim: Option<crate::sim::devices::SimHall>,
+    /// Statistics reports already computed, by (period, journal seq) (`api/stats.rs`).
+    pub stats: Arc<stats::StatsCache>,
+    /// The alert monitor (`hallq serve`); without it alerts are evaluated per request.
+    pub alerts: Option<Arc<crate::daemon::alerts::AlertMonitor>>,
+    /// The 好差评 push's counters, when `[evaluation_push]` runs (`daemon/outbox.rs`).
+    pub outbox: Option<Arc<crate::daemon::outbox::OutboxCounters>>,
+    /// The latest look-ahead of waits (`forecast::runner`); empty until the
+    /// forecaster runs, and then the views fall back to the classic estimate.
+    pub forecast: crate::forecast::ForecastHandle,
 }
 
 impl AppState {
@@ -91,7 +103,17 @@ impl AppState {
             limits: Arc::new(limits),
             devices: None,
             sim: None,
+            stats: Arc::default(),
+            alerts: None,
+            outbox: None,
+            forecast: crate::forecast::ForecastHandle::new(),
         }
+    }
+
+    /// Shows the forecaster's look-ahead estimates in the views.
+    pub fn with_forecast(mut self, forecast: crate::forecast::ForecastHandle) -> AppState {
+        self.forecast = forecast;
+        self
     }
 
     /// Adds the device layer's health to the hall view and the event stream.
@@ -103,6 +125,19 @@ impl AppState {
     /// Serves the device simulator's routes (`/api/v1/sim/…`).
     pub fn with_sim(mut self, sim: crate::sim::devices::SimHall) -> AppState {
         self.sim = Some(sim);
+        self
+    }
+
+    /// Takes the alerts from the monitor: the hall view, `GET /api/v1/alerts`
+    /// and `event: alert` on the event stream.
+    pub fn with_alerts(mut self, monitor: Arc<crate::daemon::alerts::AlertMonitor>) -> AppState {
+        self.alerts = Some(monitor);
+        self
+    }
+
+    /// The 好差评 push's counters for `GET /api/v1/evaluations/outbox`.
+    pub fn with_outbox(mut self, counters: Arc<crate::daemon::outbox::OutboxCounters>) -> AppState {
+        self.outbox = Some(counters);
         self
     }
 }
@@ -167,7 +202,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/windows/{n}/request-evaluation",
             post(windows::request_evaluation),
         )
+        .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/hall/today", get(hall::today))
+        .route("/api/v1/stats", get(stats::get_stats))
+        .route("/api/v1/stats/rankings", get(stats::rankings))
+        .route("/api/v1/stats/{file}", get(stats::file))
+        .route("/api/v1/evaluations", get(evaluations::list))
+        .route("/api/v1/evaluations/followups", get(evaluations::followups))
+        .route("/api/v1/evaluations/outbox", get(evaluations::outbox))
         .route("/api/v1/hall", get(hall::get_hall))
         .route("/api/v1/hall/session/open", post(hall::open_session))
         .route("/api/v1/hall/session/close", post(hall::close_session))

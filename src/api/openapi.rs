@@ -20,9 +20,11 @@ use super::{audio, events, hall, print, public, sessions, sim, tickets, windows}
         windows::transfer, windows::pause, windows::resume, windows::open_window, windows::close_window,
         windows::set_services, windows::list_windows, windows::request_evaluation,
         hall::get_hall, hall::today, hall::services, hall::open_session, hall::close_session, hall::journal,
-        events::events,
+        events::events, super::alerts::list,
         public::phone, public::phone_events, public::qr_svg, print::escpos, audio::announcement,
         sim::devices, sim::events, sim::press_key, sim::rate,
+        super::stats::get_stats, super::stats::rankings, super::stats::file,
+        super::evaluations::list, super::evaluations::followups, super::evaluations::outbox,
         super::healthz,
     ),
     modifiers(&Bearer),
@@ -34,6 +36,7 @@ use super::{audio, events, hall, print, public, sessions, sim, tickets, windows}
         (name = "hall", description = "The live hall, its event stream and its journal"),
         (name = "public", description = "The citizen's phone: a ticket's status behind its capability link (no sign-in)"),
         (name = "simulator", description = "The device simulator of a demo hall (the /sim page)"),
+        (name = "stats", description = "Statistics of a period computed from the journal, report files, rankings"),
     )
 )]
 pub struct ApiDoc;

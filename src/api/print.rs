@@ -175,12 +175,13 @@ pub async fn escpos(
     let base = public_base(&state, &headers)?;
     let key = state.person_key.clone();
     let now = crate::daemon::clock::Clock::now_ms(&crate::daemon::clock::SystemClock);
+    let forecast = state.forecast.latest();
     let slip = state
         .hall
         .query(move |hall, _| {
             let t = hall.ticket(TicketId(id))?;
             let config = hall.config();
-            let v = views::ticket(hall, t, now);
+            let v = views::ticket_forecast(hall, t, now, &forecast);
             let issued_at = chrono::DateTime::from_timestamp_millis(t.issued_ms)
                 .map(|at| {
                     at.with_timezone(&config.tz)

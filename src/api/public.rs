@@ -105,9 +105,14 @@ pub struct PhoneView {
 }
 
 /// The phone view of a ticket (on the owner thread).
-pub fn phone_view(hall: &Hall, t: &Ticket, now_ms: Millis) -> PhoneView {
+pub fn phone_view(
+    hall: &Hall,
+    t: &Ticket,
+    now_ms: Millis,
+    forecast: &crate::forecast::Forecast,
+) -> PhoneView {
     let config = hall.config();
-    let v = views::ticket(hall, t, now_ms);
+    let v = views::ticket_forecast(hall, t, now_ms, forecast);
     let window = v.window.and_then(|n| config.window(n));
     let zone = window.and_then(|w| config.zone(&w.zone));
     PhoneView {
@@ -155,11 +160,12 @@ async fn checked_view(state: &AppState, id: u64, k: Option<String>) -> Result<Ph
     }
     let key = state.person_key.clone();
     let now = SystemClock.now_ms();
+    let forecast = state.forecast.latest();
     state
         .hall
         .query(move |hall, _| {
             let t = hall.ticket(TicketId(id))?;
-            mac_matches(&key, t, &k).then(|| phone_view(hall, t, now))
+            mac_matches(&key, t, &k).then(|| phone_view(hall, t, now, &forecast))
         })
         .await?
         .ok_or_else(not_found)
@@ -302,9 +308,10 @@ async fn follow(
         }
         computed_at = tokio::time::Instant::now();
         let now = SystemClock.now_ms();
+        let forecast = state.forecast.latest();
         let view = state
             .hall
-            .query(move |hall, _| hall.ticket(id).map(|t| phone_view(hall, t, now)))
+            .query(move |hall, _| hall.ticket(id).map(|t| phone_view(hall, t, now, &forecast)))
             .await;
         let view = match view {
             Ok(Some(v)) => v,

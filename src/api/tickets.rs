@@ -123,12 +123,13 @@ pub async fn issue(
         .ok_or_else(|| ApiError::internal("issue produced no ticket"))?;
     let now = SystemClock.now_ms();
     let key = state.person_key.clone();
+    let forecast = state.forecast.latest();
     let view = state
         .hall
         .query(move |hall, _| {
             hall.ticket(id).map(|t| TicketView {
                 status_url: Some(super::public::status_path(&key, t)),
-                ..views::ticket(hall, t, now)
+                ..views::ticket_forecast(hall, t, now, &forecast)
             })
         })
         .await?
@@ -141,9 +142,13 @@ pub async fn issue(
 
 pub async fn ticket_view(state: &AppState, id: TicketId) -> Result<Option<TicketView>, ApiError> {
     let now = SystemClock.now_ms();
+    let forecast = state.forecast.latest();
     Ok(state
         .hall
-        .query(move |hall, _| hall.ticket(id).map(|t| views::ticket(hall, t, now)))
+        .query(move |hall, _| {
+            hall.ticket(id)
+                .map(|t| views::ticket_forecast(hall, t, now, &forecast))
+        })
         .await?)
 }
 

@@ -31,14 +31,21 @@ pub fn status_name(s: TicketStatus) -> &'static str {
     }
 }
 
-/// A first wait estimate: the classic queue-length estimate, place in line ×
-/// expected minutes per case ÷ staffed open windows serving the service, with
-/// a wide band. (The statistics work replaces it with a measured estimator.)
+/// Minutes still to wait until the first call: the median and an 80%
+/// interval (`low` = p10, `high` = p90).
+///
+/// `method` says where it comes from: `lookahead` — the hall's own routing
+/// simulated forward with learned service times (`crate::forecast`,
+/// measured in BENCHMARKS.md "Wait estimates"); `classic` — place in line ×
+/// expected minutes per case ÷ staffed open windows, with a wide band, when
+/// no look-ahead covers the ticket yet.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WaitEstimate {
     pub minutes: u32,
     pub low: u32,
     pub high: u32,
+    /// `lookahead` or `classic`.
+    pub method: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -98,6 +105,78 @@ fn classic_estimate(ahead: usize, per_case_minutes: u32, windows: usize) -> Wait
         minutes,
         low: minutes / 2,
         high: minutes + minutes / 2 + 1,
+        method: "classic".to_string(),
+    }
+}
+
+/// A look-ahead estimate as minutes still to wait at `now_ms` (rounded to
+/// the nearest minute; the interval never narrower than the median's minute).
+pub fn lookahead_estimate(e: &crate::forecast::Estimate, now_ms: Millis) -> WaitEstimate {
+    let (low, mid, high) = e.minutes_from(now_ms);
+    let minutes = mid.round() as u32;
+    WaitEstimate {
+        minutes,
+        low: (low.floor() as u32).min(minutes),
+        high: (high.ceil() as u32).max(minutes),
+        method: "lookahead".to_string(),
+    }
+}
+
+/// The look-ahead's estimate of a waiting ticket when the forecast covers
+/// it: the ticket itself if it was waiting when the forecast was made, else
+/// (issued since) the estimate of a new ordinary ticket of its service.
+pub fn forecast_estimate(
+    forecast: &crate::forecast::Forecast,
+    t: &Ticket,
+    now_ms: Millis,
+) -> Option<WaitEstimate> {
+    if t.status != TicketStatus::Waiting || forecast.runs == 0 {
+        return None;
+    }
+    // Called (and requeued) after the forecast: its entry is about a call that happened.
+    if t.called_ms.is_some_and(|c| c >= forecast.at_ms) {
+        return None;
+    }
+    let e = match forecast.ticket(t.id) {
+        Some(e) => e,
+        None if t.issued_ms >= forecast.at_ms && t.priority.is_none() && t.step == 0 => {
+            forecast.arrival(&t.service)?
+        }
+        None => return None,
+    };
+    e.is_reliable().then(|| lookahead_estimate(e, now_ms))
+}
+
+/// The ticket's view with the look-ahead estimate where the forecast covers it.
+pub fn ticket_forecast(
+    hall: &Hall,
+    t: &Ticket,
+    now_ms: Millis,
+    forecast: &crate::forecast::Forecast,
+) -> TicketView {
+    let mut v = ticket(hall, t, now_ms);
+    if let Some(e) = forecast_estimate(forecast, t, now_ms) {
+        v.wait_estimate = Some(e);
+    }
+    v
+}
+
+/// Replaces the services' classic estimates by the look-ahead's estimate
+/// of a citizen taking a ticket now, where the forecast has one.
+pub fn services_forecast(
+    services: &mut [ServiceView],
+    forecast: &crate::forecast::Forecast,
+    now_ms: Millis,
+) {
+    for s in services {
+        service_forecast(s, forecast, now_ms);
+    }
+}
+
+/// One service's estimate from the look-ahead, where the forecast has one.
+pub fn service_forecast(s: &mut ServiceView, forecast: &crate::forecast::Forecast, now_ms: Millis) {
+    if let Some(e) = forecast.arrival(&s.id).filter(|e| e.is_reliable()) {
+        s.estimate = lookahead_estimate(e, now_ms);
     }
 }
 
@@ -435,10 +514,12 @@ pub struct DepartmentView {
     pub name_en: String,
 }
 
-/// Something a manager should look at now.
+/// Something a manager should look at now (see `crate::alerts`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AlertView {
-    /// long_wait, idle_window, device_offline
+    /// Kind and subject, stable while the alert lasts: `long_wait:tax`, `idle_window:12`.
+    pub key: String,
+    /// long_wait, idle_window, long_pause, early_lunch, device_offline
     pub kind: String,
     /// warn, alarm
     pub level: String,
@@ -448,10 +529,28 @@ pub struct AlertView {
     pub window: Option<WindowNo>,
     /// Device label (bus/unit) for device alerts.
     pub device: Option<String>,
+    /// When the condition began (local time, RFC 3339).
+    pub since: String,
+    /// The same, in ms since the epoch.
+    pub since_ms: Millis,
 }
 
-/// A window idle this long while people it serves wait raises an alert.
-pub const IDLE_ALERT_MINUTES: i64 = 3;
+impl AlertView {
+    pub fn new(a: &crate::alerts::Alert, tz: Tz) -> AlertView {
+        AlertView {
+            key: a.key.clone(),
+            kind: a.kind.name().to_string(),
+            level: a.level.name().to_string(),
+            message: a.message.clone(),
+            message_en: a.message_en.clone(),
+            service: a.service.clone(),
+            window: a.window,
+            device: a.device.clone(),
+            since: time(tz, a.since_ms),
+            since_ms: a.since_ms,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HallView {
@@ -518,11 +617,8 @@ impl DevicesView {
 /// Every service: waiting, longest wait, an estimate for a citizen arriving now.
 pub fn services(hall: &Hall, now_ms: Millis) -> Vec<ServiceView> {
     let config = hall.config();
-    let mut longest: std::collections::HashMap<&str, Millis> = std::collections::HashMap::new();
-    for t in hall.tickets().filter(|t| t.status == TicketStatus::Waiting) {
-        let e = longest.entry(t.service.as_str()).or_insert(t.key.at_ms);
-        *e = (*e).min(t.key.at_ms);
-    }
+    // The same wait starts as the long-wait alert (an appointment waits from its slot).
+    let longest = crate::alerts::wait_starts(hall);
     config
         .services()
         .iter()
@@ -647,86 +743,6 @@ pub fn recent_calls(hall: &Hall) -> Vec<CallView> {
         .collect()
 }
 
-/// Long waits and idle windows (device alerts are added where the device
-/// layer is known).
-pub fn alerts(services: &[ServiceView], windows: &[WindowView]) -> Vec<AlertView> {
-    let mut out = Vec::new();
-    for s in services {
-        if s.waiting > 0 && s.longest_wait_minutes > i64::from(s.target_wait_minutes) {
-            let alarm = s.longest_wait_minutes > 2 * i64::from(s.target_wait_minutes);
-            out.push(AlertView {
-                kind: "long_wait".into(),
-                level: if alarm { "alarm" } else { "warn" }.into(),
-                message: format!(
-                    "{}：最长已等{}分钟，超过承诺的{}分钟（{}人等候）",
-                    s.name, s.longest_wait_minutes, s.target_wait_minutes, s.waiting
-                ),
-                message_en: format!(
-                    "{}: the longest wait is {} min, over the {} min target ({} waiting)",
-                    if s.name_en.is_empty() {
-                        &s.name
-                    } else {
-                        &s.name_en
-                    },
-                    s.longest_wait_minutes,
-                    s.target_wait_minutes,
-                    s.waiting
-                ),
-                service: Some(s.id.clone()),
-                window: None,
-                device: None,
-            });
-        }
-    }
-    for w in windows {
-        if let Some(m) = w.idle_minutes.filter(|m| *m >= IDLE_ALERT_MINUTES) {
-            out.push(AlertView {
-                kind: "idle_window".into(),
-                level: "warn".into(),
-                message: format!("{}号窗口已空闲{}分钟，仍有群众等候", w.number, m),
-                message_en: format!(
-                    "Window {} has been idle for {} min while people wait",
-                    w.number, m
-                ),
-                service: None,
-                window: Some(w.number),
-                device: None,
-            });
-        }
-    }
-    out
-}
-
-/// One alert per device that is offline.
-pub fn device_alerts(list: &[crate::devices::bus::DeviceStatus]) -> Vec<AlertView> {
-    use crate::devices::bus::{Link, Serves};
-    list.iter()
-        .filter(|d| d.health.link == Link::Offline)
-        .map(|d| {
-            let label = match d.info.unit {
-                Some(u) => format!("{}/{u}", d.info.bus),
-                None => d.info.bus.clone(),
-            };
-            let (serves, serves_en) = match &d.info.serves {
-                Serves::Window(w) => (format!("{w}号窗口"), format!("window {w}")),
-                Serves::Zone(z) => (format!("{z}区"), format!("zone {z}")),
-            };
-            AlertView {
-                kind: "device_offline".into(),
-                level: "alarm".into(),
-                message: format!("{serves}的{}（{label}）离线", d.info.profile),
-                message_en: format!("{} of {serves_en} ({label}) is offline", d.info.profile),
-                service: None,
-                window: match d.info.serves {
-                    Serves::Window(w) => Some(w),
-                    Serves::Zone(_) => None,
-                },
-                device: Some(label),
-            }
-        })
-        .collect()
-}
-
 pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
     let config = hall.config();
     let services = services(hall, now_ms);
@@ -734,7 +750,10 @@ pub fn hall_view(hall: &Hall, seq: u64, now_ms: Millis) -> HallView {
         .windows()
         .filter_map(|w| window(hall, w.number, now_ms))
         .collect();
-    let alerts = alerts(&services, &windows);
+    let alerts = crate::alerts::evaluate(hall, now_ms, &[])
+        .iter()
+        .map(|a| AlertView::new(a, config.tz))
+        .collect();
     HallView {
         name: config.file.hall.name.clone(),
         name_en: config.file.hall.name_en.clone(),
@@ -761,7 +780,6 @@ mod tests {
 
     use super::*;
     use crate::config::{Config, NoticeKind};
-    use crate::devices::bus::{DeviceInfo, DeviceStatus, Health, Link, Serves};
     use crate::queue::tally::StaffTally;
 
     const HALL: &str = r#"
@@ -882,203 +900,6 @@ from = "2026-11-24"
             .single()
             .expect("utc time")
             .timestamp_millis()
-    }
-
-    fn service(id: &str, waiting: usize, longest: i64, target: u32) -> ServiceView {
-        ServiceView {
-            id: id.into(),
-            name: format!("{id}业务"),
-            name_en: String::new(),
-            prefix: "A".into(),
-            department: "d1".into(),
-            department_name: "测试局".into(),
-            department_name_en: "Test Bureau".into(),
-            zones: vec!["z1".into()],
-            target_wait_minutes: target,
-            waiting,
-            longest_wait_minutes: longest,
-            estimate: WaitEstimate {
-                minutes: 0,
-                low: 0,
-                high: 1,
-            },
-            staffed_windows: 1,
-        }
-    }
-
-    fn window_view(number: WindowNo, idle_minutes: Option<i64>) -> WindowView {
-        WindowView {
-            number,
-            name: format!("{number}号窗"),
-            name_en: String::new(),
-            kind: "comprehensive".into(),
-            department: None,
-            zone: "z1".into(),
-            zone_name: "一楼大厅".into(),
-            zone_name_en: "1F Hall".into(),
-            floor: 1,
-            state: if idle_minutes.is_some() {
-                "idle"
-            } else {
-                "unstaffed"
-            }
-            .into(),
-            paused_reason: None,
-            staff: None,
-            current: None,
-            idle_minutes,
-            since: String::new(),
-            services: Vec::new(),
-            parked: Vec::new(),
-        }
-    }
-
-    /// (kind, level, service, window) of each alert.
-    fn brief(alerts: &[AlertView]) -> Vec<(String, String, Option<String>, Option<WindowNo>)> {
-        alerts
-            .iter()
-            .map(|a| (a.kind.clone(), a.level.clone(), a.service.clone(), a.window))
-            .collect()
-    }
-
-    fn long_wait(level: &str, service: &str) -> (String, String, Option<String>, Option<WindowNo>) {
-        ("long_wait".into(), level.into(), Some(service.into()), None)
-    }
-
-    #[test]
-    fn a_wait_over_the_target_warns_and_over_twice_the_target_alarms() {
-        let services = [
-            service("at", 3, 30, 30),      // at the target: fine
-            service("over", 3, 31, 30),    // just over: warn
-            service("twice", 3, 60, 30),   // exactly twice: still warn
-            service("beyond", 3, 61, 30),  // over twice: alarm
-            service("nobody", 0, 500, 30), // nobody waits: no alert
-            service("short", 1, 2, 1),     // 2 min over a 1 min target: warn (not above 2×)
-            service("shorter", 1, 3, 1),   // 3 min over a 1 min target: alarm
-        ];
-        let alerts = alerts(&services, &[]);
-        assert_eq!(
-            brief(&alerts),
-            vec![
-                long_wait("warn", "over"),
-                long_wait("warn", "twice"),
-                long_wait("alarm", "beyond"),
-                long_wait("warn", "short"),
-                long_wait("alarm", "shorter"),
-            ]
-        );
-        let over = &alerts[0];
-        assert_eq!(over.device, None);
-        assert!(over.message.contains("over业务"), "{}", over.message);
-        assert!(over.message.contains("31"), "{}", over.message);
-        assert!(over.message.contains("30"), "{}", over.message);
-        assert!(over.message.contains("3人"), "{}", over.message);
-        // Without an English name the message falls back to the Chinese one.
-        assert!(
-            over.message_en.starts_with("over业务: "),
-            "{}",
-            over.message_en
-        );
-        assert!(
-            over.message_en.contains("31 min") && over.message_en.contains("30 min target"),
-            "{}",
-            over.message_en
-        );
-        let mut named = service("en", 2, 40, 30);
-        named.name_en = "English name".into();
-        let a = alerts_of(&[named], &[]);
-        assert!(
-            a[0].message_en.starts_with("English name: "),
-            "{}",
-            a[0].message_en
-        );
-    }
-
-    fn alerts_of(services: &[ServiceView], windows: &[WindowView]) -> Vec<AlertView> {
-        alerts(services, windows)
-    }
-
-    #[test]
-    fn a_window_idle_three_minutes_while_people_wait_raises_an_alert() {
-        let windows = [
-            window_view(1, None),
-            window_view(2, Some(0)),
-            window_view(3, Some(2)),
-            window_view(4, Some(3)),
-            window_view(5, Some(47)),
-        ];
-        let alerts = alerts(&[], &windows);
-        assert_eq!(
-            brief(&alerts),
-            vec![
-                ("idle_window".to_string(), "warn".to_string(), None, Some(4)),
-                ("idle_window".to_string(), "warn".to_string(), None, Some(5)),
-            ]
-        );
-        assert!(
-            alerts[0].message.contains("4号窗口"),
-            "{}",
-            alerts[0].message
-        );
-        assert!(alerts[0].message.contains("3分钟"), "{}", alerts[0].message);
-        assert_eq!(
-            alerts[1].message_en,
-            "Window 5 has been idle for 47 min while people wait"
-        );
-        assert_eq!(IDLE_ALERT_MINUTES, 3);
-    }
-
-    #[test]
-    fn service_alerts_come_before_window_alerts() {
-        let alerts = alerts(&[service("x", 1, 100, 30)], &[window_view(9, Some(10))]);
-        assert_eq!(
-            brief(&alerts),
-            vec![
-                long_wait("alarm", "x"),
-                ("idle_window".to_string(), "warn".to_string(), None, Some(9)),
-            ]
-        );
-    }
-
-    #[test]
-    fn an_offline_device_is_an_alarm_naming_what_it_serves() {
-        let device = |unit: Option<u8>, serves: Serves, link: Link| {
-            let mut health = Health::new();
-            health.link = link;
-            DeviceStatus {
-                info: DeviceInfo {
-                    index: 0,
-                    bus: "floor1".into(),
-                    unit,
-                    profile: "generic-keypad".into(),
-                    protocol: "modbus",
-                    serves,
-                },
-                health,
-            }
-        };
-        let list = [
-            device(Some(101), Serves::Window(1), Link::Offline),
-            device(Some(102), Serves::Window(2), Link::Online),
-            device(Some(103), Serves::Window(3), Link::Unknown),
-            device(None, Serves::Zone("z1".into()), Link::Offline),
-        ];
-        let alerts = device_alerts(&list);
-        assert_eq!(alerts.len(), 2, "{alerts:?}");
-        assert_eq!(alerts[0].kind, "device_offline");
-        assert_eq!(alerts[0].level, "alarm");
-        assert_eq!(alerts[0].device.as_deref(), Some("floor1/101"));
-        assert_eq!(alerts[0].window, Some(1));
-        assert_eq!(
-            alerts[0].message_en,
-            "generic-keypad of window 1 (floor1/101) is offline"
-        );
-        assert_eq!(alerts[1].device.as_deref(), Some("floor1"));
-        assert_eq!(alerts[1].window, None);
-        assert_eq!(
-            alerts[1].message_en,
-            "generic-keypad of zone z1 (floor1) is offline"
-        );
     }
 
     #[test]

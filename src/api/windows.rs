@@ -54,13 +54,14 @@ async fn act(
         .find_map(Event::ticket);
     let replayed = applied.replayed;
     let now = SystemClock.now_ms();
+    let forecast = state.forecast.latest();
     let (ticket, window) = state
         .hall
         .query(move |hall, _| {
             (
                 ticket
                     .and_then(|t| hall.ticket(t))
-                    .map(|t| views::ticket(hall, t, now)),
+                    .map(|t| views::ticket_forecast(hall, t, now, &forecast)),
                 views::window(hall, window, now),
             )
         })

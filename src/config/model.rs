@@ -45,6 +45,164 @@ pub struct HallConfig {
     /// Notices and disclosure items for the screens (政务公开).
     #[serde(default, rename = "notice")]
     pub notices: Vec<NoticeConfig>,
+    /// How the statistics are computed (`hallq report`, `/api/v1/stats`).
+    #[serde(default)]
+    pub stats: StatsConfig,
+    /// Push each 好差评 rating to the provincial platform (absent: no push;
+    /// the evaluations export still lists every rating).
+    #[serde(default)]
+    pub evaluation_push: Option<EvaluationPushConfig>,
+    /// When the manager's alerts are raised (idle windows, long pauses,
+    /// early lunch); the long-wait limit is each service's `target_wait_minutes`.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+}
+
+/// `[alerts]`: limits of the manager's alerts, in minutes (fractions
+/// allowed: 0.5 = 30 s). Going over a limit warns; over twice it, alarms.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// A staffed, open, unpaused window idle this long while people it could
+    /// serve wait (0.05–480).
+    #[serde(default = "default_alert_idle_minutes")]
+    pub idle_minutes: f64,
+    /// How long a pause may last, per reason (0.05–480 each).
+    #[serde(default)]
+    pub pause_minutes: PauseMinutesConfig,
+    /// A lunch pause that begins more than this before the open session's
+    /// end is an early lunch (0–240).
+    #[serde(default = "default_early_lunch_minutes")]
+    pub early_lunch_minutes: f64,
+}
+
+fn default_alert_idle_minutes() -> f64 {
+    3.0
+}
+
+fn default_early_lunch_minutes() -> f64 {
+    15.0
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            idle_minutes: default_alert_idle_minutes(),
+            pause_minutes: PauseMinutesConfig::default(),
+            early_lunch_minutes: default_early_lunch_minutes(),
+        }
+    }
+}
+
+/// `[alerts] pause_minutes`: the longest pause each reason allows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PauseMinutesConfig {
+    /// 120 by default: a hall's 90-minute lunch plus the quarter hour before
+    /// it that does not count as an early lunch, and some margin.
+    #[serde(default = "default_pause_lunch")]
+    pub lunch: f64,
+    #[serde(rename = "break", default = "default_pause_break")]
+    pub break_: f64,
+    #[serde(default = "default_pause_out_of_supplies")]
+    pub out_of_supplies: f64,
+    #[serde(default = "default_pause_meeting")]
+    pub meeting: f64,
+}
+
+fn default_pause_lunch() -> f64 {
+    120.0
+}
+
+fn default_pause_break() -> f64 {
+    15.0
+}
+
+fn default_pause_out_of_supplies() -> f64 {
+    30.0
+}
+
+fn default_pause_meeting() -> f64 {
+    60.0
+}
+
+impl Default for PauseMinutesConfig {
+    fn default() -> Self {
+        PauseMinutesConfig {
+            lunch: default_pause_lunch(),
+            break_: default_pause_break(),
+            out_of_supplies: default_pause_out_of_supplies(),
+            meeting: default_pause_meeting(),
+        }
+    }
+}
+
+/// `[evaluation_push]`: where the outbox sends ratings (`src/daemon/outbox.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationPushConfig {
+    /// The receiver: `https://…` (or `http://…` on the hall's own network),
+    /// each rating is a JSON POST to exactly this address.
+    pub url: String,
+    /// A file holding the bearer token (read once at start, never logged);
+    /// relative to the configuration file's directory.
+    #[serde(default)]
+    pub token_file: Option<String>,
+    /// How long one attempt may take, 1–300 seconds.
+    #[serde(default = "default_push_timeout")]
+    pub timeout_seconds: u32,
+    /// PEM file of the CA(s) that signed the receiver's certificate (a
+    /// government CA not in the public roots); relative like `token_file`.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// The hall's code in the `Idempotency-Key` (`hallq-<hall_code>-<id>`):
+    /// 1–64 of `A–Z a–z 0–9 . _ -`. Default: derived from the hall's name.
+    #[serde(default)]
+    pub hall_code: Option<String>,
+}
+
+fn default_push_timeout() -> u32 {
+    10
+}
+
+/// `[stats]`: thresholds of the statistics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatsConfig {
+    /// Waits are also reported as the share served within each of these
+    /// minutes (1–480, strictly ascending), beside each service's own target.
+    #[serde(default = "default_wait_thresholds")]
+    pub wait_thresholds_minutes: Vec<u32>,
+    /// A negative rating (差评) must be followed up within this many working
+    /// days of the hall calendar (1–60).
+    #[serde(default = "default_followup_days")]
+    pub followup_days: u32,
+    /// 红旗窗口 / 服务明星 rank only windows and staff with at least this
+    /// many rated visits in the period (1–10000).
+    #[serde(default = "default_ranking_min_rated")]
+    pub ranking_min_rated: u32,
+}
+
+fn default_ranking_min_rated() -> u32 {
+    20
+}
+
+fn default_wait_thresholds() -> Vec<u32> {
+    vec![15, 30]
+}
+
+fn default_followup_days() -> u32 {
+    5
+}
+
+impl Default for StatsConfig {
+    fn default() -> Self {
+        StatsConfig {
+            wait_thresholds_minutes: default_wait_thresholds(),
+            followup_days: default_followup_days(),
+            ranking_min_rated: default_ranking_min_rated(),
+        }
+    }
 }
 
 /// What a notice is, for the screens' notice panel.

@@ -189,6 +189,9 @@ pub fn parse_and_validate_with(
     check_buses(&config, &mut ck);
     check_devices(&config, profiles, &mut ck);
     check_notices(&config, &mut ck);
+    check_stats(&config, &mut ck);
+    check_evaluation_push(&config, &mut ck);
+    check_alerts(&config, &mut ck);
     ck.finish().map(|()| config)
 }
 
@@ -251,7 +254,7 @@ fn parse(file: &str, text: &str, loc: &Locator<'_>) -> Result<HallConfig, Config
 }
 
 const TOP_KEYS: &str = "`hall`, `zone`, `department`, `service`, `window`, `staff`, `priority`, `routing`, \
-     `calendar`, `api_key`, `server`, `bus`, `device`, `notice`";
+     `calendar`, `api_key`, `server`, `bus`, `device`, `notice`, `alerts`, `evaluation_push`, `stats`";
 const CALENDAR_KEYS: &str =
     "`issue_cutoff_minutes`, `extended_service`, `session`, `holiday`, `makeup_workday`, `closure`";
 
@@ -283,6 +286,9 @@ fn item_errors(root: &DeTable<'_>) -> Vec<RawError> {
             "bus" => de_each::<BusConfig>(value, &mut out),
             "device" => de_each::<DeviceConfig>(value, &mut out),
             "notice" => de_each::<NoticeConfig>(value, &mut out),
+            "alerts" => de_one::<AlertsConfig>(value, &mut out),
+            "evaluation_push" => de_one::<EvaluationPushConfig>(value, &mut out),
+            "stats" => de_one::<StatsConfig>(value, &mut out),
             other => out.push(RawError {
                 message: format!("unknown key `{other}`, expected one of {TOP_KEYS}"),
                 span: Some(key.span()),
@@ -1611,6 +1617,200 @@ fn check_makeup_workdays(cal: &CalendarConfig, ck: &mut Checker<'_>) {
 
 /// Longest wait target a service may promise.
 pub const TARGET_WAIT_MINUTES_MAX: u32 = 480;
+
+/// Most wait thresholds `[stats] wait_thresholds_minutes` may list.
+pub const STATS_WAIT_THRESHOLDS_MAX: usize = 8;
+
+/// Shortest alert limit (`[alerts]` idle and pause minutes): 3 s.
+pub const ALERT_MINUTES_MIN: f64 = 0.05;
+/// Longest alert limit (`[alerts]` idle and pause minutes): 8 h.
+pub const ALERT_MINUTES_MAX: f64 = 480.0;
+/// Longest `[alerts] early_lunch_minutes`.
+pub const EARLY_LUNCH_MINUTES_MAX: f64 = 240.0;
+
+fn check_alerts(c: &HallConfig, ck: &mut Checker<'_>) {
+    let a = &c.alerts;
+    let p = &a.pause_minutes;
+    let limits = [
+        ("alerts.idle_minutes", a.idle_minutes, "a window idle"),
+        ("alerts.pause_minutes.lunch", p.lunch, "a lunch pause"),
+        ("alerts.pause_minutes.break", p.break_, "a break"),
+        (
+            "alerts.pause_minutes.out_of_supplies",
+            p.out_of_supplies,
+            "a pause for supplies",
+        ),
+        (
+            "alerts.pause_minutes.meeting",
+            p.meeting,
+            "a pause for a meeting",
+        ),
+    ];
+    for (field, m, what) in limits {
+        if !(ALERT_MINUTES_MIN..=ALERT_MINUTES_MAX).contains(&m) {
+            ck.error(
+                field,
+                format!(
+                    "{m} is out of range; {what} may last {ALERT_MINUTES_MIN}–{ALERT_MINUTES_MAX} minutes \
+                     before an alert (fractions allowed: 0.5 = 30 s)"
+                ),
+            );
+        }
+    }
+    if !(0.0..=EARLY_LUNCH_MINUTES_MAX).contains(&a.early_lunch_minutes) {
+        ck.error(
+            "alerts.early_lunch_minutes",
+            format!(
+                "{} is out of range; a lunch pause this many minutes before the session ends \
+                 is an early lunch: 0–{EARLY_LUNCH_MINUTES_MAX}",
+                a.early_lunch_minutes
+            ),
+        );
+    }
+}
+
+fn check_stats(c: &HallConfig, ck: &mut Checker<'_>) {
+    let s = &c.stats;
+    let t = &s.wait_thresholds_minutes;
+    if t.len() > STATS_WAIT_THRESHOLDS_MAX {
+        ck.error(
+            "stats.wait_thresholds_minutes",
+            format!(
+                "{} thresholds given; at most {STATS_WAIT_THRESHOLDS_MAX} (e.g. [15, 30])",
+                t.len()
+            ),
+        );
+    }
+    for (i, m) in t.iter().enumerate() {
+        if !(1..=TARGET_WAIT_MINUTES_MAX).contains(m) {
+            ck.error(
+                "stats.wait_thresholds_minutes",
+                format!(
+                    "threshold {m} (item {}) is out of range; each is 1–{TARGET_WAIT_MINUTES_MAX} minutes",
+                    i + 1
+                ),
+            );
+        } else if i > 0 && t[i - 1] >= *m {
+            ck.error(
+                "stats.wait_thresholds_minutes",
+                format!(
+                    "thresholds must be strictly ascending, but {} is followed by {m} (e.g. [15, 30])",
+                    t[i - 1]
+                ),
+            );
+        }
+    }
+    if !(1..=60).contains(&s.followup_days) {
+        ck.error(
+            "stats.followup_days",
+            format!(
+                "{} is out of range; a negative rating is followed up within 1–60 working days",
+                s.followup_days
+            ),
+        );
+    }
+    if !(1..=10_000).contains(&s.ranking_min_rated) {
+        ck.error(
+            "stats.ranking_min_rated",
+            format!(
+                "{} is out of range; rankings need 1–10000 rated visits per window or person",
+                s.ranking_min_rated
+            ),
+        );
+    }
+}
+
+/// Longest `[evaluation_push] url`.
+pub const PUSH_URL_CHARS_MAX: usize = 2048;
+
+fn check_evaluation_push(c: &HallConfig, ck: &mut Checker<'_>) {
+    let Some(p) = &c.evaluation_push else {
+        return;
+    };
+    if let Err(why) = check_push_url(&p.url) {
+        ck.error("evaluation_push.url", why);
+    }
+    if !(1..=300).contains(&p.timeout_seconds) {
+        ck.error(
+            "evaluation_push.timeout_seconds",
+            format!(
+                "{} is out of range; one attempt may take 1–300 seconds (default 10)",
+                p.timeout_seconds
+            ),
+        );
+    }
+    for (key, file) in [("token_file", &p.token_file), ("ca_file", &p.ca_file)] {
+        if let Some(f) = file
+            && (f.trim().is_empty() || f.contains('\0'))
+        {
+            ck.error(
+                format!("evaluation_push.{key}"),
+                "must name a file (a path, absolute or relative to this configuration file)",
+            );
+        }
+    }
+    if let Some(code) = &p.hall_code
+        && !is_hall_code(code)
+    {
+        ck.error(
+            "evaluation_push.hall_code",
+            format!(
+                "{code:?} is not allowed; 1–64 of A–Z a–z 0–9 . _ - (it goes into the Idempotency-Key header)"
+            ),
+        );
+    }
+}
+
+/// `[evaluation_push] hall_code`: 1–64 of `A–Z a–z 0–9 . _ -`.
+pub fn is_hall_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// `[evaluation_push] url`: `https://` or `http://`, a host with an optional
+/// port, then an optional path and query of visible ASCII; no user name or
+/// password (a secret in a URL ends up in logs — use `token_file`), no fragment.
+pub fn check_push_url(url: &str) -> Result<(), String> {
+    if url.chars().count() > PUSH_URL_CHARS_MAX {
+        return Err(format!(
+            "the address is {} characters; at most {PUSH_URL_CHARS_MAX}",
+            url.chars().count()
+        ));
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!(
+                "{url:?} must start with https:// or http:// (e.g. \"https://hcp.example.gov.cn/api/evaluations\")"
+            )
+        })?;
+    if let Some(bad) = rest.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "{url:?} contains {bad:?}; write the address with visible ASCII only (percent-encode the rest)"
+        ));
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.contains('@') {
+        return Err(format!(
+            "{url:?} carries a user name or password; put the token in token_file instead"
+        ));
+    }
+    if !is_host_port(authority) {
+        return Err(format!(
+            "{url:?}: {authority:?} is not a host name or address with an optional port 1–65535"
+        ));
+    }
+    if tail.contains('#') {
+        return Err(format!(
+            "{url:?} has a fragment (#…), which is never sent to a server; remove it"
+        ));
+    }
+    Ok(())
+}
 
 fn check_notices(c: &HallConfig, ck: &mut Checker<'_>) {
     for (i, n) in c.notices.iter().enumerate() {

@@ -1,9 +1,11 @@
 //! The daemon: the owner task that applies commands, commits, then
 //! publishes; start-up replay; the calendar ticker; clean shutdown.
 
+pub mod alerts;
 pub mod clock;
 pub mod devices;
 pub mod idempotency;
+pub mod outbox;
 pub mod owner;
 pub mod replay;
 pub mod secret;

@@ -23,6 +23,7 @@ use super::clock::{Clock, Monotonic};
 use super::idempotency::{self, IdempotencyCache};
 use super::replay;
 use crate::config::Config;
+use crate::journal::outbox::{NewOutboxEntry, OutboxWrites};
 use crate::journal::{Journal, NewRecord};
 use crate::queue::{Actor, Command, Event, Hall, Millis, Refusal};
 
@@ -69,6 +70,8 @@ pub enum SubmitError {
 }
 
 type Query = Box<dyn FnOnce(&Hall, u64) + Send>;
+/// Outbox entries to mark acknowledged, and who waits for the commit.
+type OutboxAck = (Vec<u64>, oneshot::Sender<Result<(), SubmitError>>);
 type Reply = oneshot::Sender<Result<Applied, SubmitError>>;
 
 /// A command with who sent it, from where, and its idempotency key.
@@ -85,6 +88,9 @@ enum Msg {
     /// Apply whatever the calendar makes due now.
     Tick,
     Shutdown,
+    /// Mark evaluation outbox entries acknowledged by the receiver,
+    /// committed with the next batch (the owner is the one writer).
+    OutboxAck(OutboxAck),
 }
 
 /// A cheap, cloneable handle to the owner task.
@@ -159,6 +165,18 @@ impl HallHandle {
         rx.await.map_err(|_| SubmitError::ShuttingDown)
     }
 
+    /// Marks outbox entries acknowledged (the receiver answered 2xx);
+    /// returns once the mark is committed. Unknown or already marked ids
+    /// change nothing.
+    pub async fn outbox_ack(&self, ids: Vec<u64>) -> Result<(), SubmitError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Msg::OutboxAck((ids, reply)))
+            .await
+            .map_err(|_| SubmitError::ShuttingDown)?;
+        rx.await.map_err(|_| SubmitError::ShuttingDown)?
+    }
+
     /// Whether the journal accepted the owner's last commit.
     pub fn journal_writable(&self) -> bool {
         self.journal_ok.load(Ordering::Relaxed)
@@ -207,6 +225,8 @@ pub fn start<C: Clock>(
         keys: replayed.idempotency,
         journal_ok: Arc::new(AtomicBool::new(true)),
         poisoned: false,
+        outbox: config.file.evaluation_push.is_some(),
+        rated: Vec::new(),
     };
     if owner.hall.state().config_sha256.as_deref() != Some(config.source_sha256.as_str()) {
         let event = Event::ConfigApplied {
@@ -214,7 +234,11 @@ pub fn start<C: Clock>(
             source: config.source_name.clone(),
         };
         let now = owner.clock.now_ms();
-        commit(&mut journal, &[(now, "system", "daemon", &event)])?;
+        commit(
+            &mut journal,
+            &[(now, "system", "daemon", &event)],
+            &OutboxWrites::default(),
+        )?;
         owner.hall.evolve(&event, now);
     }
     let journal_ok = owner.journal_ok.clone();
@@ -242,6 +266,10 @@ struct OwnerLoop<C: Clock> {
     journal_ok: Arc<AtomicBool>,
     /// Set when applying a command panicked: the batch must not be committed.
     poisoned: bool,
+    /// Write an outbox entry for each rating (`[evaluation_push]` is set).
+    outbox: bool,
+    /// The batch's ratings: (index in `staged`, joined record).
+    rated: Vec<super::outbox::Captured>,
 }
 
 /// What became of one submission of a batch.
@@ -311,6 +339,8 @@ impl<C: Clock> OwnerLoop<C> {
         let mut stop = false;
         let mut staged: Staged = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
+        let mut acks: Vec<OutboxAck> = Vec::new();
+        self.rated.clear();
         // The calendar's boundaries are minutes apart: checking once per batch
         // (before any command of it) is enough, and keeps it off the per-command path.
         let now = self.clock.now_ms();
@@ -328,11 +358,12 @@ impl<C: Clock> OwnerLoop<C> {
                 Msg::Query(_) => {} // answered before the batch, above
                 Msg::Tick => {}
                 Msg::Shutdown => stop = true,
+                Msg::OutboxAck(ack) => acks.push(ack),
             }
         }
         let first_seq = journal.last_seq() + 1;
         let mut committed = true;
-        if !staged.is_empty() || self.poisoned {
+        if !staged.is_empty() || self.poisoned || !acks.is_empty() {
             let result = if self.poisoned {
                 // A command panicked half-way: nothing of this batch may stand.
                 Err(anyhow::anyhow!(
@@ -343,11 +374,18 @@ impl<C: Clock> OwnerLoop<C> {
                     .iter()
                     .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
                     .collect();
-                let result = commit(journal, &rows);
+                let outbox = self.outbox_writes(first_seq, &staged, &acks);
+                let result = outbox.and_then(|outbox| commit(journal, &rows, &outbox));
                 self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
                 result
             };
             self.poisoned = false;
+            for (_, reply) in acks.drain(..) {
+                let _ = reply.send(match &result {
+                    Ok(_) => Ok(()),
+                    Err(err) => Err(SubmitError::Journal(err.to_string())),
+                });
+            }
             if let Err(err) = result {
                 committed = false;
                 tracing::error!(error = %err, "batch not committed; rebuilding the hall from the journal");
@@ -462,8 +500,9 @@ impl<C: Clock> OwnerLoop<C> {
             }
         }
         let client = idempotency::journal_client(&s.client, key.as_ref().map(|(_, k)| k.as_str()));
+        let capture = self.outbox;
         let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.hall.apply(&s.actor, &s.command, now)
+            super::outbox::apply(&mut self.hall, &s.actor, &s.command, now, capture)
         }));
         let Ok(applied) = applied else {
             // The hall may be half-changed: the batch is discarded and rebuilt.
@@ -477,8 +516,10 @@ impl<C: Clock> OwnerLoop<C> {
             };
         };
         let outcome = match applied {
-            Ok(events) => {
+            Ok((events, rated)) => {
                 let start = staged.len();
+                self.rated
+                    .extend(rated.into_iter().map(|(i, r)| (start + i, r)));
                 staged.extend(
                     events
                         .into_iter()
@@ -526,8 +567,44 @@ impl<C: Clock> OwnerLoop<C> {
     }
 }
 
-/// Appends events as one transaction.
-fn commit(journal: &mut Journal, rows: &[(Millis, &str, &str, &Event)]) -> anyhow::Result<u64> {
+impl<C: Clock> OwnerLoop<C> {
+    /// The batch's outbox writes: an entry per captured rating (its id is
+    /// the seq its event gets in this commit) and the acknowledgements.
+    fn outbox_writes(
+        &mut self,
+        first_seq: u64,
+        staged: &Staged,
+        acks: &[OutboxAck],
+    ) -> anyhow::Result<OutboxWrites> {
+        let mut entries = Vec::with_capacity(self.rated.len());
+        for (index, mut record) in self.rated.drain(..) {
+            let Some((at_ms, ..)) = staged.get(index) else {
+                anyhow::bail!("a rating's event {index} is not in the batch");
+            };
+            record.id = first_seq + index as u64;
+            entries.push(NewOutboxEntry {
+                id: record.id,
+                created_ms: *at_ms,
+                payload: serde_json::to_string(&record)?,
+            });
+        }
+        Ok(OutboxWrites {
+            entries,
+            acks: acks
+                .iter()
+                .flat_map(|(ids, _)| ids.iter().copied())
+                .collect(),
+            acked_ms: self.clock.now_ms(),
+        })
+    }
+}
+
+/// Appends events (and the batch's outbox writes) as one transaction.
+fn commit(
+    journal: &mut Journal,
+    rows: &[(Millis, &str, &str, &Event)],
+    outbox: &OutboxWrites,
+) -> anyhow::Result<u64> {
     let payloads: Vec<String> = rows
         .iter()
         .map(|(_, _, _, e)| serde_json::to_string(e))
@@ -543,5 +620,5 @@ fn commit(journal: &mut Journal, rows: &[(Millis, &str, &str, &Event)]) -> anyho
             payload,
         })
         .collect();
-    Ok(journal.append(&records)?)
+    Ok(journal.append_with_outbox(&records, outbox)?)
 }

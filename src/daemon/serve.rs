@@ -29,6 +29,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         .with_context(|| format!("creating data directory {}", opts.data_dir.display()))?;
     // Read the certificate before anything else, so a bad one stops the start.
     let tls = tls_config(&opts.config).await?;
+    // `[evaluation_push]`'s token and CA files, read once: a bad one stops the start.
+    let push = super::outbox::PushTarget::prepare(&opts.config)?;
     let person_key = secret::load_or_create(&opts.data_dir)?;
     let config = Arc::new(opts.config);
     let accounts = {
@@ -77,6 +79,25 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
             state = state.with_sim(sim.clone());
         }
     }
+    // Alerts that hold at start are raised before the listener opens.
+    let monitor = super::alerts::start(
+        handle.clone(),
+        devices.as_ref().map(|d| d.devices.registry.clone()),
+        Arc::new(|| SystemClock.now_ms()),
+    )
+    .await
+    .context("starting the alert monitor")?;
+    state = state.with_alerts(monitor);
+    // Wait estimates by look-ahead, off the owner thread (`forecast::runner`).
+    state = state.with_forecast(crate::forecast::runner::spawn(
+        handle.clone(),
+        config.clone(),
+        journal_path.clone(),
+    ));
+    let pusher = push.map(|t| super::outbox::start(t, handle.clone(), journal_path.clone()));
+    if let Some(p) = &pusher {
+        state = state.with_outbox(p.counters.clone());
+    }
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = std::net::TcpListener::bind(opts.listen)
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -112,6 +133,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     tracing::info!("stopping: committing what is queued");
     ticker.abort();
+    if let Some(p) = &pusher {
+        p.task.abort();
+    }
     handle.shutdown().await;
     drop(handle);
     let joined = tokio::task::spawn_blocking(move || owner.thread.join()).await?;

@@ -99,6 +99,10 @@ pub enum JournalError {
 
     #[error("backup destination {0} already exists; a backup never overwrites a file")]
     DestinationExists(PathBuf),
+
+    /// An outbox entry the batch may not write (nothing was committed).
+    #[error("outbox entry {id}: {reason}")]
+    OutboxEntry { id: u64, reason: String },
 }
 
 impl JournalError {

@@ -43,7 +43,7 @@
 //! value recorded elsewhere (a daily report, the supervisor's copy, a backup).
 //! Anchor the head outside this file.
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! `meta(key, value)` holds `schema_version`; `PRAGMA application_id` is
 //! [`APPLICATION_ID`]. `events(seq, at_ms, actor, client, kind, payload, hash)`
@@ -51,7 +51,11 @@
 //! (a guard against accidents, not against an attacker with the file: that
 //! is what the chain is for). `snapshots(seq, chain_hash, state)` is outside
 //! the chain; each snapshot records the chain hash of the event at its seq so
-//! it cannot be replayed on top of a different history.
+//! it cannot be replayed on top of a different history. `outbox(id,
+//! created_ms, payload, acked_ms)` (version 2, [`mod@outbox`]) is outside the
+//! chain too: 好差评 evaluations waiting to be pushed, each written in the
+//! transaction of its `service_rated` row (`id` = that seq). A version-1
+//! journal gets the table when the writer opens it.
 //!
 //! # Limits (DESIGN.md §4, invariant 6)
 //!
@@ -80,6 +84,7 @@
 pub mod chain;
 mod error;
 mod limits;
+pub mod outbox;
 mod read;
 mod reader;
 mod schema;

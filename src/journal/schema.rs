@@ -12,8 +12,10 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::JournalError;
 
-/// The schema this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes and reads. Version 2 added the evaluation
+/// outbox (`outbox.rs`); a version-1 journal is migrated when the writer
+/// opens it, and read as is (with an empty outbox) by read-only handles.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a hallq journal: ASCII "HQJ1".
 pub const APPLICATION_ID: i32 = 0x4851_4a31;
@@ -26,7 +28,7 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// reader (a backup) cannot leave a huge WAL behind.
 const JOURNAL_SIZE_LIMIT_BYTES: i64 = 64 << 20;
 
-const SCHEMA_V1: &str = "
+pub(crate) const SCHEMA_V1: &str = "
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY NOT NULL,
     value ANY NOT NULL
@@ -56,7 +58,7 @@ CREATE TABLE snapshots (
 ";
 
 /// Opens `path` for writing: WAL, `synchronous=FULL`, schema created or
-/// checked (and migrated, once there is more than one version).
+/// checked, and migrated from an older version.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, JournalError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -90,16 +92,29 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, JournalError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Re-check inside the write lock: another process may have initialised
     // the file between the first check and now.
-    if check_identity(&tx, path, true)? == Identity::Empty {
-        tx.execute_batch(SCHEMA_V1)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
-            [SCHEMA_VERSION],
-        )?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    let mut version = match check_identity(&tx, path, true)? {
+        Identity::Empty => {
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', 1)",
+                [],
+            )?;
+            tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+            1
+        }
+        Identity::Journal(v) => v,
+    };
+    // Migrations, one step at a time, inside this transaction: a crash
+    // half-way leaves the file at its old version.
+    if version < 2 {
+        tx.execute_batch(super::outbox::SCHEMA_V2)?;
+        version = 2;
     }
-    // Future versions migrate here, one step at a time, inside this
-    // transaction, then update meta.schema_version.
+    debug_assert_eq!(version, SCHEMA_VERSION);
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'schema_version' AND value IS NOT ?1",
+        [version],
+    )?;
     tx.commit()?;
     Ok(conn)
 }
@@ -121,8 +136,8 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection, JournalError> {
 enum Identity {
     /// A database with no schema at all: may be initialised.
     Empty,
-    /// A hallq journal of the supported version.
-    Journal,
+    /// A hallq journal of a version this build reads (1 ..= SCHEMA_VERSION).
+    Journal(i64),
 }
 
 /// Decides whether `conn` holds a journal this build can use.
@@ -162,7 +177,7 @@ fn check_identity(
         )
         .map_err(|e| not_a_journal(format!("no readable schema_version: {e}")))?;
     match version {
-        SCHEMA_VERSION => Ok(Identity::Journal),
+        v @ 1..=SCHEMA_VERSION => Ok(Identity::Journal(v)),
         v if v > SCHEMA_VERSION => Err(JournalError::UnsupportedSchema {
             found: v,
             supported: SCHEMA_VERSION,
@@ -221,14 +236,14 @@ mod tests {
         let future = dir.path().join("future.db");
         drop(open_writer(&future).expect("create"));
         let c = Connection::open(&future).expect("open");
-        c.execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'", [])
+        c.execute("UPDATE meta SET value = 3 WHERE key = 'schema_version'", [])
             .expect("bump");
         drop(c);
         assert!(matches!(
             open_writer(&future),
             Err(JournalError::UnsupportedSchema {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             })
         ));
     }

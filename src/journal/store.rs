@@ -6,6 +6,7 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use super::chain::{Hash, chain};
 use super::limits::{check_batch, record_bytes};
+use super::outbox::{self, OutboxWrites};
 use super::{
     JournalError, NewRecord, Record, VerifyReport, backup, read, schema, snapshot, verify,
 };
@@ -76,6 +77,18 @@ impl Journal {
     /// handle is then poisoned and every later append returns
     /// [`JournalError::Poisoned`] until the journal is reopened.
     pub fn append(&mut self, records: &[NewRecord<'_>]) -> Result<u64, JournalError> {
+        self.append_with_outbox(records, &OutboxWrites::default())
+    }
+
+    /// [`append`](Self::append), writing `outbox` (new entries for events
+    /// of this batch, acknowledgements) in the SAME transaction: an entry
+    /// exists exactly when its event does. With no records but some
+    /// acknowledgements it still commits (and appends no event).
+    pub fn append_with_outbox(
+        &mut self,
+        records: &[NewRecord<'_>],
+        outbox: &OutboxWrites,
+    ) -> Result<u64, JournalError> {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
@@ -84,7 +97,7 @@ impl Journal {
             .last_seq
             .checked_add(1)
             .ok_or(JournalError::SeqOverflow)?;
-        if records.is_empty() {
+        if records.is_empty() && outbox.is_empty() {
             return Ok(first);
         }
         let last = self
@@ -130,6 +143,9 @@ impl Journal {
                 ))?;
                 prev = hash;
             }
+        }
+        if !outbox.is_empty() {
+            outbox::write(&tx, first, last, outbox)?;
         }
         if let Err(e) = tx.commit() {
             self.poisoned = true;

@@ -175,6 +175,47 @@ impl Lane {
     fn walk_ins(&self) -> impl Iterator<Item = &(QueueKey, TicketId)> {
         self.walk_in.iter()
     }
+
+    /// When the longest-waiting ticket of this lane began to wait (see
+    /// [`Entry::wait_start_ms`]); `None` for an empty lane. O(1) for
+    /// walk-ins; appointments are scanned only while their slot is earlier
+    /// than the best start found.
+    pub fn wait_start_ms(&self) -> Option<Millis> {
+        let mut best = self.walk_in.first().map(|(k, _)| k.at_ms);
+        for (due, key, _) in &self.appointment {
+            if best.is_some_and(|b| *due >= b) {
+                break;
+            }
+            let start = (*due).max(key.at_ms);
+            best = Some(best.map_or(start, |b| b.min(start)));
+        }
+        best
+    }
+
+    /// Every ticket of the lane: walk-ins in line order, then appointments by slot.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        let walk = self.walk_in.iter().map(|(key, id)| Entry {
+            id: *id,
+            key: *key,
+            due_ms: None,
+        });
+        let appt = self.appointment.iter().map(|(due, key, id)| Entry {
+            id: *id,
+            key: *key,
+            due_ms: Some(*due),
+        });
+        walk.chain(appt)
+    }
+}
+
+impl Entry {
+    /// When this ticket began to wait: a walk-in from its place in line
+    /// (its original arrival, kept through transfers), an appointment from
+    /// its slot, or from its arrival when it came after the slot.
+    pub fn wait_start_ms(&self) -> Millis {
+        self.due_ms
+            .map_or(self.key.at_ms, |due| due.max(self.key.at_ms))
+    }
 }
 
 /// A key after `a` and not after `b` (`a < b`, neighbours in a lane). It
@@ -538,6 +579,22 @@ impl Queues {
         self.by_service
             .get(service)
             .map_or(0, |m| m.values().map(Lane::len).sum())
+    }
+
+    /// The lanes of a service, one per priority rank (not the directed lanes).
+    pub fn service_lanes(&self, service: &str) -> impl Iterator<Item = &Lane> {
+        self.by_service
+            .get(service)
+            .into_iter()
+            .flat_map(|m| m.values())
+    }
+
+    /// The lanes of tickets transferred to a named window, with that window
+    /// (in no particular order).
+    pub fn directed_lanes(&self) -> impl Iterator<Item = (WindowNo, &Lane)> {
+        self.by_window
+            .iter()
+            .flat_map(|(w, m)| m.values().map(move |l| (*w, l)))
     }
 }
 

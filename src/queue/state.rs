@@ -109,6 +109,10 @@ pub struct AwaitingRating {
     pub ticket: TicketId,
     pub staff: String,
     pub finished_ms: Millis,
+    /// The service of the visit that finished (after a flow step the
+    /// ticket's own `service` is already the next step's): the service a
+    /// rating is about.
+    pub service: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -495,11 +499,18 @@ impl Hall {
                 ..
             } => {
                 self.release_window(*window, *ticket, at_ms);
+                let service = self
+                    .s
+                    .tickets
+                    .get(ticket)
+                    .map(|t| t.service.clone())
+                    .unwrap_or_default();
                 if let Some(w) = self.s.windows.get_mut(window) {
                     w.awaiting_rating = Some(AwaitingRating {
                         ticket: *ticket,
                         staff: staff.clone(),
                         finished_ms: at_ms,
+                        service,
                     });
                 }
                 let s = &mut self.s;
