@@ -22,6 +22,9 @@ need_cmd chromium || apt_packages+=(chromium)
 need_cmd chromedriver || apt_packages+=(chromium-driver)
 { fc-list 2>/dev/null || true; } | grep 'Noto Sans CJK' >/dev/null || apt_packages+=(fonts-noto-cjk)
 need_cmd espeak-ng || apt_packages+=(espeak-ng)
+# tests/systemd_unit.rs: `systemd-analyze verify` and `security --offline`
+# on systemd/hallq.service (no running systemd needed).
+need_cmd systemd-analyze || apt_packages+=(systemd)
 if ((${#apt_packages[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
