@@ -23,6 +23,39 @@ use hallq::queue::{Hall, Millis, TicketStatus, WindowActivity, calendar};
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
+    /// Log lines on standard error: text (human-readable) or json (one object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The tracing subscriber for `--log-format`; `RUST_LOG` filters (default info).
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => logs.json().flatten_event(true).with_ansi(false).init(),
+        // Colours only on a terminal; journald stamps each line itself.
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let logs = logs.with_ansi(colour);
+            if hallq::daemon::notify::stderr_is_journal() {
+                logs.without_time().init();
+            } else {
+                logs.init();
+            }
+        }
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -88,7 +121,7 @@ enum Cmd {
     Keygen {
         #[arg(long)]
         id: String,
-        #[arg(long, value_parser = ["kiosk", "display"])]
+        #[arg(long, value_parser = ["kiosk", "display", "metrics"])]
         role: String,
     },
     /// Set an account's password (read from standard input); its owner must
@@ -135,6 +168,17 @@ enum Cmd {
         #[command(flatten)]
         args: hallq::forecast::whatif::SimulateArgs,
     },
+    /// Restore a backup set (or a bare journal file) into a data directory, with
+    /// the daemon stopped; refuses a backup whose hash chain does not verify.
+    Restore {
+        /// A set directory `hallq-YYYYMMDD-HHMMSS-seqN`, or a journal file.
+        backup: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+        /// Replace existing files, moving them aside as `<name>.before-restore-<time>`.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -156,13 +200,7 @@ enum DevicesCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(cli.log_format);
     let command = cli.command.unwrap_or(Cmd::Serve {
         config: None,
         data: DataArg { data: None },
@@ -382,6 +420,12 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             existing_journal(&data).ok().as_deref(),
             &args,
         ),
+        Cmd::Restore {
+            backup,
+            data,
+            force,
+        } => hallq::daemon::backups::restore_cli(&backup, &data_dir(&data), force)
+            .map(|()| ExitCode::SUCCESS),
     }
 }
 

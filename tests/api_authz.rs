@@ -144,6 +144,8 @@ fn table() -> Vec<Route> {
         //                                                                       none garb exp  out  kiosk disp here  other head  mgr  sup  admin chg
         r("GET", "/healthz", Setup::Nothing, no_body,                           [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         r("GET", "/openapi.json", Setup::Nothing, no_body,                      [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
+        // Prometheus metrics: managers, admins and `metrics` keys (tests/api_metrics.rs checks the key).
+        r("GET", "/metrics", Setup::Nothing, no_body,                           [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  F,   OK,   M]),
         r("GET", "/api/v1/tickets/{id}", Setup::Nothing, no_body,               [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         r("GET", "/api/v1/public/tickets/{id}?k={k}", Setup::Nothing, no_body,  [OK,  OK,  OK,  OK,  OK,   OK,  OK,   OK,   OK,   OK,  OK,  OK,   OK]),
         r("GET", "/api/v1/public/tickets/{id}/events?k={k}", Setup::Nothing, no_body,

@@ -78,6 +78,8 @@ pub enum Need {
     /// Read the journal and every ticket's history: managers, supervisors, admins.
     ReadRecord,
     Admin,
+    /// Scrape `GET /metrics`: managers, admins, `metrics` keys.
+    Metrics,
 }
 
 fn has(roles: &[Role], wanted: &[Role]) -> bool {
@@ -117,6 +119,14 @@ impl Caller {
                 has(roles, &[Manager, Supervisor, Admin])
             }
             (Principal::Person { roles, .. }, Need::Admin) => has(roles, &[Admin]),
+            (Principal::Person { roles, .. }, Need::Metrics) => has(roles, &[Manager, Admin]),
+            (
+                Principal::Machine {
+                    role: ApiKeyRole::Metrics,
+                    ..
+                },
+                Need::Metrics,
+            ) => true,
             (
                 Principal::Machine {
                     role: ApiKeyRole::Kiosk,
@@ -172,6 +182,10 @@ impl Caller {
                 role: ApiKeyRole::Display,
                 ..
             } => "display".to_string(),
+            Principal::Machine {
+                role: ApiKeyRole::Metrics,
+                ..
+            } => "metrics".to_string(),
             Principal::Person { roles, .. } => roles
                 .iter()
                 .map(|r| super::views::snake(*r))

@@ -136,8 +136,10 @@ pub async fn events(
     let alerts = (state.alerts.as_ref())
         .filter(|_| super::alerts::follows_alerts(&caller))
         .map(|m| m.subscribe());
+    let open = (state.metrics).stream_opened(super::metrics::StreamKind::Events);
     tokio::spawn(pump(state, live, devices, alerts, after, auditor, tx));
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let rx = super::metrics::guarded(ReceiverStream::new(rx), open);
+    Ok(Sse::new(rx).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// Whether a caller sees this event at all: account activity (names, failed

@@ -15,6 +15,7 @@ pub mod events;
 pub mod extract;
 pub mod hall;
 pub mod limits;
+pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod print;
@@ -73,6 +74,8 @@ pub struct AppState {
     /// The latest look-ahead of waits (`forecast::runner`); empty until the
     /// forecaster runs, and then the views fall back to the classic estimate.
     pub forecast: crate::forecast::ForecastHandle,
+    /// Requests per route and open event streams, for `GET /metrics` (`api/metrics.rs`).
+    pub metrics: Arc<metrics::ApiMetrics>,
 }
 
 impl AppState {
@@ -107,6 +110,7 @@ impl AppState {
             alerts: None,
             outbox: None,
             forecast: crate::forecast::ForecastHandle::new(),
+            metrics: Arc::default(),
         }
     }
 
@@ -222,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sim/keypads/{window}", post(sim::press_key))
         .route("/api/v1/sim/evaluators/{window}", post(sim::rate))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/openapi.json", get(openapi::document))
         .layer(middleware::from_fn(time_limit));
     // The event stream is long-lived: no request timeout.
@@ -243,6 +248,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(size_limit))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(middleware::from_fn_with_state(state.config.tz, hall_time))
+        // Requests by route template and status, for `GET /metrics`.
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -26,6 +26,7 @@ use super::{audio, events, hall, print, public, sessions, sim, tickets, windows}
         super::stats::get_stats, super::stats::rankings, super::stats::file,
         super::evaluations::list, super::evaluations::followups, super::evaluations::outbox,
         super::healthz,
+        super::metrics::scrape,
     ),
     modifiers(&Bearer),
     tags(

@@ -261,12 +261,14 @@ pub async fn phone_events(
     let live = state.hall.subscribe();
     let first = checked_view(&state, id, q.k).await?;
     let (tx, rx) = mpsc::channel(4);
+    let open = (state.metrics).stream_opened(super::metrics::StreamKind::Public);
+    let rx = super::metrics::guarded(ReceiverStream::new(rx), open);
     tokio::spawn(async move {
         let _slot = slot;
         let bound = Duration::from_secs(STREAM_HOURS_MAX * 3600);
         let _ = tokio::time::timeout(bound, follow(state, TicketId(id), first, live, tx)).await;
     });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    Ok(Sse::new(rx).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// Sends `first`, then every different view after committed events, at

@@ -229,7 +229,9 @@ pub async fn events(
             }
         }
     });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+    let open = (state.metrics).stream_opened(super::metrics::StreamKind::Sim);
+    let rx = super::metrics::guarded(ReceiverStream::new(rx), open);
+    Ok(Sse::new(rx).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

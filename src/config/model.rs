@@ -56,6 +56,35 @@ pub struct HallConfig {
     /// early lunch); the long-wait limit is each service's `target_wait_minutes`.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// Scheduled online backups by `hallq serve` (absent: none; see
+    /// `src/daemon/backups.rs` and the README's "Backups and restore").
+    #[serde(default)]
+    pub backup: Option<BackupConfig>,
+}
+
+/// `[backup]`: where and when `hallq serve` takes backup sets.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Where the sets go: absolute, or relative to the data directory.
+    pub dir: String,
+    /// A second copy of each set (e.g. a mounted share); a failure there is
+    /// logged, never fatal. Absolute, or relative to the data directory.
+    #[serde(default)]
+    pub offsite_dir: Option<String>,
+    /// Local times of day (the hall's time zone), e.g. `["12:30", "21:00"]`.
+    #[serde(default)]
+    pub at: Vec<TimeOfDay>,
+    /// Or every this many minutes (0.05–1440; fractions allowed: 0.5 = 30 s).
+    #[serde(default)]
+    pub every_minutes: Option<f64>,
+    /// How many sets to keep in each directory (1–1000, default 14).
+    #[serde(default = "default_backup_keep")]
+    pub keep: u32,
+}
+
+fn default_backup_keep() -> u32 {
+    14
 }
 
 /// `[alerts]`: limits of the manager's alerts, in minutes (fractions
@@ -313,6 +342,8 @@ pub enum ApiKeyRole {
     Kiosk,
     /// Reads the hall and its event stream; changes nothing.
     Display,
+    /// Scrapes `GET /metrics` (a Prometheus server); nothing else.
+    Metrics,
 }
 
 /// A kiosk's or screen's key. Only its SHA-256 is stored; generate one

@@ -192,6 +192,7 @@ pub fn parse_and_validate_with(
     check_stats(&config, &mut ck);
     check_evaluation_push(&config, &mut ck);
     check_alerts(&config, &mut ck);
+    check_backup(&config, &mut ck);
     ck.finish().map(|()| config)
 }
 
@@ -254,7 +255,7 @@ fn parse(file: &str, text: &str, loc: &Locator<'_>) -> Result<HallConfig, Config
 }
 
 const TOP_KEYS: &str = "`hall`, `zone`, `department`, `service`, `window`, `staff`, `priority`, `routing`, \
-     `calendar`, `api_key`, `server`, `bus`, `device`, `notice`, `alerts`, `evaluation_push`, `stats`";
+     `calendar`, `api_key`, `server`, `bus`, `device`, `notice`, `alerts`, `evaluation_push`, `stats`, `backup`";
 const CALENDAR_KEYS: &str =
     "`issue_cutoff_minutes`, `extended_service`, `session`, `holiday`, `makeup_workday`, `closure`";
 
@@ -289,6 +290,7 @@ fn item_errors(root: &DeTable<'_>) -> Vec<RawError> {
             "alerts" => de_one::<AlertsConfig>(value, &mut out),
             "evaluation_push" => de_one::<EvaluationPushConfig>(value, &mut out),
             "stats" => de_one::<StatsConfig>(value, &mut out),
+            "backup" => de_one::<BackupConfig>(value, &mut out),
             other => out.push(RawError {
                 message: format!("unknown key `{other}`, expected one of {TOP_KEYS}"),
                 span: Some(key.span()),
@@ -1715,6 +1717,80 @@ fn check_stats(c: &HallConfig, ck: &mut Checker<'_>) {
             format!(
                 "{} is out of range; rankings need 1–10000 rated visits per window or person",
                 s.ranking_min_rated
+            ),
+        );
+    }
+}
+
+/// Shortest `[backup] every_minutes` (3 s, for drills and tests).
+pub const BACKUP_EVERY_MINUTES_MIN: f64 = 0.05;
+/// Longest `[backup] every_minutes` (a day).
+pub const BACKUP_EVERY_MINUTES_MAX: f64 = 1440.0;
+/// Most `[backup] at` times, and most sets `keep` may keep.
+pub const BACKUP_AT_MAX: usize = 48;
+pub const BACKUP_KEEP_MAX: u32 = 1000;
+
+fn check_backup(c: &HallConfig, ck: &mut Checker<'_>) {
+    let Some(b) = &c.backup else {
+        return;
+    };
+    for (key, dir) in [
+        ("dir", Some(&b.dir)),
+        ("offsite_dir", b.offsite_dir.as_ref()),
+    ] {
+        if let Some(d) = dir
+            && (d.trim().is_empty() || d.contains('\0'))
+        {
+            ck.error(
+                format!("backup.{key}"),
+                "must name a directory (absolute, or relative to the data directory)",
+            );
+        }
+    }
+    match (b.at.is_empty(), b.every_minutes) {
+        (true, None) => ck.error(
+            "backup",
+            "say when to back up: at = [\"12:30\", \"21:00\"] (local times) or every_minutes = 60",
+        ),
+        (false, Some(_)) => ck.error(
+            "backup.every_minutes",
+            "give either at = [...] or every_minutes, not both",
+        ),
+        _ => {}
+    }
+    if let Some(m) = b.every_minutes
+        && !(BACKUP_EVERY_MINUTES_MIN..=BACKUP_EVERY_MINUTES_MAX).contains(&m)
+    {
+        ck.error(
+            "backup.every_minutes",
+            format!(
+                "{m} is out of range; every {BACKUP_EVERY_MINUTES_MIN}–{BACKUP_EVERY_MINUTES_MAX} minutes \
+                 (fractions allowed: 0.5 = 30 s)"
+            ),
+        );
+    }
+    if b.at.len() > BACKUP_AT_MAX {
+        ck.error(
+            "backup.at",
+            format!("{} times given; at most {BACKUP_AT_MAX}", b.at.len()),
+        );
+    }
+    for (i, t) in b.at.iter().enumerate() {
+        if *t == TimeOfDay::END_OF_DAY {
+            ck.error(
+                format!("backup.at[{i}]"),
+                "24:00 is not a time of day to back up at; write 00:00",
+            );
+        } else if b.at[..i].contains(t) {
+            ck.error(format!("backup.at[{i}]"), format!("{t} is listed twice"));
+        }
+    }
+    if !(1..=BACKUP_KEEP_MAX).contains(&b.keep) {
+        ck.error(
+            "backup.keep",
+            format!(
+                "{} is out of range; keep 1–{BACKUP_KEEP_MAX} backup sets (default 14)",
+                b.keep
             ),
         );
     }

@@ -2,9 +2,13 @@
 //! publishes; start-up replay; the calendar ticker; clean shutdown.
 
 pub mod alerts;
+pub mod backups;
 pub mod clock;
 pub mod devices;
 pub mod idempotency;
+pub mod lock;
+pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod owner;
 pub mod replay;

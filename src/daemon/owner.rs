@@ -13,7 +13,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
@@ -100,9 +100,18 @@ pub struct HallHandle {
     events: broadcast::Sender<Arc<Published>>,
     /// False after a commit failed, true again after one succeeds.
     journal_ok: Arc<AtomicBool>,
+    /// Loop turns the owner has finished (the systemd watchdog's evidence of progress).
+    turns: Arc<AtomicU64>,
+    /// Commit latency and counts, for `GET /metrics`.
+    journal_metrics: Arc<super::metrics::JournalMetrics>,
 }
 
 impl HallHandle {
+    /// The journal's commit figures since start (`GET /metrics`).
+    pub fn journal_metrics(&self) -> &super::metrics::JournalMetrics {
+        &self.journal_metrics
+    }
+
     /// Submits a command and waits until its events are durable (or it was refused).
     pub async fn submit(
         &self,
@@ -182,6 +191,12 @@ impl HallHandle {
         self.journal_ok.load(Ordering::Relaxed)
     }
 
+    /// How many loop turns (batches) the owner has finished; it stops
+    /// moving when the owner is stuck (`daemon::notify`'s watchdog).
+    pub fn turns(&self) -> u64 {
+        self.turns.load(Ordering::Relaxed)
+    }
+
     /// Committed events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.events.subscribe()
@@ -224,9 +239,11 @@ pub fn start<C: Clock>(
         batch: Vec::new(),
         keys: replayed.idempotency,
         journal_ok: Arc::new(AtomicBool::new(true)),
+        turns: Arc::default(),
         poisoned: false,
         outbox: config.file.evaluation_push.is_some(),
         rated: Vec::new(),
+        journal_metrics: Arc::default(),
     };
     if owner.hall.state().config_sha256.as_deref() != Some(config.source_sha256.as_str()) {
         let event = Event::ConfigApplied {
@@ -242,6 +259,8 @@ pub fn start<C: Clock>(
         owner.hall.evolve(&event, now);
     }
     let journal_ok = owner.journal_ok.clone();
+    let turns = owner.turns.clone();
+    let journal_metrics = owner.journal_metrics.clone();
     let thread = std::thread::Builder::new()
         .name("hallq-owner".into())
         .spawn(move || owner.run(journal))
@@ -251,6 +270,8 @@ pub fn start<C: Clock>(
             tx,
             events,
             journal_ok,
+            turns,
+            journal_metrics,
         },
         thread,
     })
@@ -264,12 +285,16 @@ struct OwnerLoop<C: Clock> {
     batch: Vec<Msg>,
     keys: IdempotencyCache,
     journal_ok: Arc<AtomicBool>,
+    /// Bumped after every batch (`HallHandle::turns`).
+    turns: Arc<AtomicU64>,
     /// Set when applying a command panicked: the batch must not be committed.
     poisoned: bool,
     /// Write an outbox entry for each rating (`[evaluation_push]` is set).
     outbox: bool,
     /// The batch's ratings: (index in `staged`, joined record).
     rated: Vec<super::outbox::Captured>,
+    /// Commit latency and counts, shared with the handle (`GET /metrics`).
+    journal_metrics: Arc<super::metrics::JournalMetrics>,
 }
 
 /// What became of one submission of a batch.
@@ -314,6 +339,7 @@ impl<C: Clock> OwnerLoop<C> {
                 );
                 return Ok(());
             }
+            self.turns.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -375,7 +401,11 @@ impl<C: Clock> OwnerLoop<C> {
                     .map(|(at, actor, client, e)| (*at, actor.as_str(), client.as_str(), e))
                     .collect();
                 let outbox = self.outbox_writes(first_seq, &staged, &acks);
+                let started = std::time::Instant::now();
                 let result = outbox.and_then(|outbox| commit(journal, &rows, &outbox));
+                let took = started.elapsed();
+                self.journal_metrics
+                    .committed(took, rows.len(), result.is_ok());
                 self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
                 result
             };
@@ -506,7 +536,10 @@ impl<C: Clock> OwnerLoop<C> {
         }));
         let Ok(applied) = applied else {
             // The hall may be half-changed: the batch is discarded and rebuilt.
-            tracing::error!(command = ?s.command, "applying a command panicked");
+            // Only the command's name: its fields may hold a person hash.
+            let debug = format!("{:?}", s.command);
+            let name = debug.split([' ', '{', '(']).next().unwrap_or("?");
+            tracing::error!(command = name, "applying a command panicked");
             self.poisoned = true;
             return Pending {
                 reply: Some(reply),

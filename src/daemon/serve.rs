@@ -27,6 +27,8 @@ const CALENDAR_TICK: Duration = Duration::from_secs(1);
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(&opts.data_dir)
         .with_context(|| format!("creating data directory {}", opts.data_dir.display()))?;
+    // One writer per data directory, held until this function returns (`lock.rs`).
+    let _data_lock = super::lock::acquire(&opts.data_dir, "serve")?;
     // Read the certificate before anything else, so a bad one stops the start.
     let tls = tls_config(&opts.config).await?;
     // `[evaluation_push]`'s token and CA files, read once: a bad one stops the start.
@@ -98,6 +100,11 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     if let Some(p) = &pusher {
         state = state.with_outbox(p.counters.clone());
     }
+    // `[backup]`: scheduled backup sets (`backups.rs`).
+    let backups = config.file.backup.as_ref().map(|b| {
+        let plan = super::backups::BackupPlan::new(b, &opts.data_dir);
+        super::backups::start(plan, opts.data_dir.clone(), config.tz)
+    });
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = std::net::TcpListener::bind(opts.listen)
         .with_context(|| format!("binding {}", opts.listen))?;
@@ -107,11 +114,19 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(listen = %bound, scheme, "listening");
     // One machine-readable line for scripts and tests (`--listen 127.0.0.1:0`).
     println!("hallq listening on {scheme}://{bound}");
+    // systemd (`Type=notify`): READY=1 now (replayed, bound), the watchdog
+    // fed by the owner's loop turns, STOPPING=1 below. Nothing without $NOTIFY_SOCKET.
+    let stop = shutdown_signal(); // SIGTERM handled from here on, before READY=1
+    let systemd =
+        super::notify::Systemd::ready(&handle, &format!("listening on {scheme}://{bound}"));
     let server_handle = axum_server::Handle::new();
     tokio::spawn({
         let h = server_handle.clone();
         async move {
-            shutdown_signal().await;
+            stop.await;
+            if let Some(s) = &systemd {
+                s.stopping();
+            }
             h.graceful_shutdown(Some(Duration::from_secs(5)));
         }
     });
@@ -135,6 +150,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     ticker.abort();
     if let Some(p) = &pusher {
         p.task.abort();
+    }
+    if let Some(b) = &backups {
+        b.abort();
     }
     handle.shutdown().await;
     drop(handle);
@@ -173,24 +191,32 @@ async fn tls_config(
     Ok(Some(tls))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. SIGTERM is registered when this is
+/// called, not when first polled, so a SIGTERM right after READY=1 (a
+/// `systemctl stop` during start-up) is a graceful stop, not the default
+/// action's instant death.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }
 

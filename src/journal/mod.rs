@@ -93,6 +93,7 @@ mod store;
 
 pub mod accounts;
 pub mod backup;
+pub mod restore;
 pub mod verify;
 
 pub use backup::backup;
