@@ -106,6 +106,10 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         super::backups::start(plan, opts.data_dir.clone(), config.tz)
     });
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // SIGTERM is handled from here on: before anyone can learn that we
+    // listen (the line below, READY=1), so a stop right after start still
+    // drains and commits instead of killing the process.
+    let stop = shutdown_signal();
     let listener = std::net::TcpListener::bind(opts.listen)
         .with_context(|| format!("binding {}", opts.listen))?;
     listener.set_nonblocking(true)?;
@@ -116,7 +120,6 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     println!("hallq listening on {scheme}://{bound}");
     // systemd (`Type=notify`): READY=1 now (replayed, bound), the watchdog
     // fed by the owner's loop turns, STOPPING=1 below. Nothing without $NOTIFY_SOCKET.
-    let stop = shutdown_signal(); // SIGTERM handled from here on, before READY=1
     let systemd =
         super::notify::Systemd::ready(&handle, &format!("listening on {scheme}://{bound}"));
     let server_handle = axum_server::Handle::new();
