@@ -398,18 +398,7 @@ impl Collector {
             .cloned();
         let day = match &finished {
             Some(f) => {
-                if rec.service != f.service {
-                    let config = &self.config;
-                    let s = config.service(&f.service);
-                    let dep = s.map(|s| s.department.clone()).unwrap_or_default();
-                    rec.service_name = s.map(|s| s.name.clone()).unwrap_or_default();
-                    rec.department_name = config
-                        .department(&dep)
-                        .map(|d| d.name.clone())
-                        .unwrap_or_default();
-                    rec.department = dep;
-                    rec.service = f.service.clone();
-                }
+                evaluation::set_visit_service(&self.config, &mut rec, &f.service);
                 rec.date = f.day.to_string();
                 f.day
             }
