@@ -4,71 +4,22 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{KIOSK, TestServer, demo_config};
-use hallq::accounts::{Accounts, HashCost};
-use hallq::api::{AppState, router};
-use hallq::daemon::clock::{Clock, SystemClock};
-use hallq::daemon::{ACCOUNTS_FILE, JOURNAL_FILE};
 use serde_json::Value;
 
 /// The in-process hall of `common::start`, with the forecaster running as in `hallq serve`.
 async fn start_with_forecast() -> TestServer {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = Arc::new(demo_config());
-    let accounts = Arc::new(
-        Accounts::open_with_cost(
-            &dir.path().join(ACCOUNTS_FILE),
-            config.clone(),
-            SystemClock.now_ms(),
-            HashCost::INSECURE_FAST_FOR_TESTS,
-        )
-        .expect("open accounts"),
-    );
-    let journal_path = dir.path().join(JOURNAL_FILE);
-    let owner =
-        hallq::daemon::start(config.clone(), &journal_path, SystemClock).expect("start owner");
-    let hall = owner.handle.clone();
-    let forecast =
-        hallq::forecast::runner::spawn(hall.clone(), config.clone(), journal_path.clone());
-    let state = AppState::new(
-        hall.clone(),
-        accounts.clone(),
-        config.clone(),
-        journal_path.clone(),
-        vec![7u8; 32],
-    )
-    .with_forecast(forecast);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("local addr");
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    for _ in 0..200 {
-        hall.tick();
-        let open = hall
-            .query(|h, _| h.day().is_some() && h.state().session.is_some())
-            .await
-            .expect("owner answers");
-        if open {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    TestServer {
-        addr,
-        hall,
-        accounts,
-        config,
-        journal_path,
-        dir,
-    }
+    common::start_with(demo_config(), |state| {
+        let forecast = hallq::forecast::runner::spawn(
+            state.hall.clone(),
+            state.config.clone(),
+            state.journal_path.clone(),
+        );
+        state.with_forecast(forecast)
+    })
+    .await
 }
 
 async fn estimate_of(s: &TestServer, id: u64) -> Value {

@@ -49,6 +49,13 @@ pub struct TestServer {
 /// Starts hallq with `config` in a fresh data directory and waits until the
 /// calendar has opened the business day.
 pub async fn start(config: Config) -> TestServer {
+    start_with(config, |state| state).await
+}
+
+/// Same, with `extend` adding parts `hallq serve` adds (e.g. the forecaster)
+/// to the API's state before the listener opens.
+#[allow(dead_code)] // not every test binary extends the state
+pub async fn start_with(config: Config, extend: impl FnOnce(AppState) -> AppState) -> TestServer {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = Arc::new(config);
     let accounts = Arc::new(
@@ -71,6 +78,7 @@ pub async fn start(config: Config) -> TestServer {
         journal_path.clone(),
         vec![7u8; 32],
     );
+    let state = extend(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
