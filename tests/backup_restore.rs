@@ -679,3 +679,79 @@ fn backup_configuration_errors_name_the_field_and_line() {
         PathBuf::from("/var/backups/hallq")
     );
 }
+
+/// A scrape of `GET /metrics` as text.
+fn scrape(addr: SocketAddr, key: &str) -> String {
+    let (status, body) = call(addr, "GET", "/metrics", key, None);
+    assert_eq!(status, 200, "{body}");
+    body.as_str().expect("text exposition").to_owned()
+}
+
+/// The value of one sample line (`name{labels} value`), if present.
+fn sample(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn a_failing_backup_is_counted_in_metrics_and_so_is_its_recovery() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    // The backup directory's place is taken by a file: every set fails.
+    let blocked = data.join("backups");
+    std::fs::write(&blocked, b"not a directory").expect("block");
+    let metrics_key = "metrics-key-for-the-backup-test";
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(metrics_key));
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[backup]\ndir = \"backups\"\nevery_minutes = 0.05\nkeep = 2\n\n\
+             [[api_key]]\nid = \"prometheus\"\nrole = \"metrics\"\nsha256 = \"{sha}\"\n"
+        ),
+    );
+    let d = serve(&config, &data);
+    let wait_for = |what: &str, done: &dyn Fn(&str) -> bool| -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = scrape(d.addr, metrics_key);
+            if done(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{what}; last scrape:\n{text}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let failed = wait_for("no failed backup counted", &|t| {
+        sample(t, "hallq_backup_runs_total{result=\"failed\"}").unwrap_or(0.0) >= 1.0
+    });
+    assert_eq!(
+        sample(&failed, "hallq_backup_runs_total{result=\"ok\"}"),
+        Some(0.0)
+    );
+    assert!(
+        !failed.contains("hallq_backup_last_success_timestamp_seconds"),
+        "no success before any set was taken"
+    );
+
+    // The operator clears the way: the next set is taken and shown.
+    std::fs::remove_file(&blocked).expect("unblock");
+    let ok = wait_for("no backup taken after the fix", &|t| {
+        sample(t, "hallq_backup_runs_total{result=\"ok\"}").unwrap_or(0.0) >= 1.0
+    });
+    let taken_at =
+        sample(&ok, "hallq_backup_last_success_timestamp_seconds").expect("last success timestamp");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - taken_at).abs() < 120.0, "{taken_at} vs now {now}");
+    let seq = sample(&ok, "hallq_backup_last_seq").expect("last seq") as u64;
+    let sets = backups::list_sets(&blocked).expect("sets");
+    assert!(
+        sets.iter().any(|s| set_seq(s) == seq),
+        "the reported head {seq} is a set's: {sets:?}"
+    );
+}

@@ -24,6 +24,8 @@
 //! | `alerts_active`, `alerts_raised_total` | gauge, counter | kind |
 //! | `evaluation_outbox_pending`, `…_sent_total`, `…_failures_total` | gauge, counter | — (when `[evaluation_push]` runs) |
 //! | `forecast_age_seconds` | gauge | — (once the forecaster has looked ahead) |
+//! | `backup_runs_total`, `backup_offsite_failures_total` | counter | result — ok, failed (when `[backup]` runs) |
+//! | `backup_last_success_timestamp_seconds`, `backup_last_seq` | gauge | — (once a set was taken since start) |
 //! | `build_info` | gauge | version |
 //! | `process_resident_memory_bytes` | gauge | — (Linux) |
 //!
@@ -422,6 +424,7 @@ struct Scrape {
     http_latency: Vec<(String, &'static str, HistogramSnapshot)>,
     alerts: Option<Vec<crate::daemon::alerts::KindCount>>,
     outbox: Option<crate::daemon::outbox::OutboxSnapshot>,
+    backups: Option<crate::daemon::backups::BackupSnapshot>,
     forecast_age_s: Option<f64>,
     rss_bytes: Option<u64>,
 }
@@ -731,6 +734,39 @@ fn render(s: &Scrape) -> String {
             o.failures as f64,
         );
     }
+    if let Some(b) = &s.backups {
+        x.family(
+            "backup_runs_total",
+            "counter",
+            "Scheduled backup sets since start: taken and verified, or failed (see the log).",
+        );
+        x.sample("backup_runs_total", &[("result", "ok")], b.taken as f64);
+        x.sample(
+            "backup_runs_total",
+            &[("result", "failed")],
+            b.failed as f64,
+        );
+        x.single(
+            "backup_offsite_failures_total",
+            "counter",
+            "Sets taken whose off-site copy failed (the local set is kept).",
+            b.offsite_failed as f64,
+        );
+        if let Some(ms) = b.last_ok_ms {
+            x.single(
+                "backup_last_success_timestamp_seconds",
+                "gauge",
+                "When the last set was taken and verified (Unix time).",
+                ms as f64 / 1000.0,
+            );
+            x.single(
+                "backup_last_seq",
+                "gauge",
+                "The journal head held by the last set.",
+                b.last_seq as f64,
+            );
+        }
+    }
     if let Some(age) = s.forecast_age_s {
         x.single(
             "forecast_age_seconds",
@@ -807,6 +843,7 @@ pub async fn scrape(State(state): State<AppState>, caller: Caller) -> Result<Res
         http_latency,
         alerts: state.alerts.as_ref().map(|m| m.counts()),
         outbox: state.outbox.as_ref().map(|o| o.snapshot()),
+        backups: state.backups.as_ref().map(|b| b.snapshot()),
         forecast_age_s: (forecast.at_ms > 0)
             .then(|| (now_ms - forecast.at_ms).max(0) as f64 / 1000.0),
         rss_bytes: rss_bytes(),

@@ -71,6 +71,8 @@ pub struct AppState {
     pub alerts: Option<Arc<crate::daemon::alerts::AlertMonitor>>,
     /// The 好差评 push's counters, when `[evaluation_push]` runs (`daemon/outbox.rs`).
     pub outbox: Option<Arc<crate::daemon::outbox::OutboxCounters>>,
+    /// What the scheduled backups did since start, when `[backup]` runs (`daemon/backups.rs`).
+    pub backups: Option<Arc<crate::daemon::backups::BackupStatus>>,
     /// The latest look-ahead of waits (`forecast::runner`); empty until the
     /// forecaster runs, and then the views fall back to the classic estimate.
     pub forecast: crate::forecast::ForecastHandle,
@@ -109,6 +111,7 @@ impl AppState {
             stats: Arc::default(),
             alerts: None,
             outbox: None,
+            backups: None,
             forecast: crate::forecast::ForecastHandle::new(),
             metrics: Arc::default(),
         }
@@ -136,6 +139,12 @@ impl AppState {
     /// and `event: alert` on the event stream.
     pub fn with_alerts(mut self, monitor: Arc<crate::daemon::alerts::AlertMonitor>) -> AppState {
         self.alerts = Some(monitor);
+        self
+    }
+
+    /// The scheduled backups' results for `GET /metrics`.
+    pub fn with_backups(mut self, status: Arc<crate::daemon::backups::BackupStatus>) -> AppState {
+        self.backups = Some(status);
         self
     }
 

@@ -45,6 +45,8 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -138,17 +140,86 @@ pub fn run_once(plan: &BackupPlan, data_dir: &Path, tz: Tz) -> anyhow::Result<Ba
     })
 }
 
+/// What the scheduled backups have done since start, for `GET /metrics`
+/// (a failed backup is logged, and an IT section watching the hall's
+/// metrics sees it too, without reading logs).
+#[derive(Debug, Default)]
+pub struct BackupStatus {
+    taken: AtomicU64,
+    failed: AtomicU64,
+    offsite_failed: AtomicU64,
+    /// Wall-clock ms of the last set taken and verified (0: none yet).
+    last_ok_ms: AtomicI64,
+    /// Journal head in that set.
+    last_seq: AtomicU64,
+}
+
+/// A copy of [`BackupStatus`] at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupSnapshot {
+    pub taken: u64,
+    pub failed: u64,
+    pub offsite_failed: u64,
+    /// `None` until a set has been taken since start.
+    pub last_ok_ms: Option<Millis>,
+    pub last_seq: u64,
+}
+
+impl BackupStatus {
+    /// Counts one scheduled backup's result.
+    pub fn record(&self, result: &anyhow::Result<BackupOutcome>, at_ms: Millis) {
+        match result {
+            Ok(o) => {
+                self.taken.fetch_add(1, Ordering::Relaxed);
+                self.last_seq.store(o.seq, Ordering::Relaxed);
+                self.last_ok_ms.store(at_ms, Ordering::Relaxed);
+                if matches!(o.offsite, Some(Err(_))) {
+                    self.offsite_failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(_) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub fn snapshot(&self) -> BackupSnapshot {
+        let last_ok_ms = self.last_ok_ms.load(Ordering::Relaxed);
+        BackupSnapshot {
+            taken: self.taken.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            offsite_failed: self.offsite_failed.load(Ordering::Relaxed),
+            last_ok_ms: (last_ok_ms > 0).then_some(last_ok_ms),
+            last_seq: self.last_seq.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The running backup task and what it has done.
+pub struct Backups {
+    pub task: tokio::task::JoinHandle<()>,
+    pub status: Arc<BackupStatus>,
+}
+
 /// Starts the backup task of `hallq serve`. Each backup runs on the
-/// blocking pool; a failure is logged and the next one is still taken.
-pub fn start(plan: BackupPlan, data_dir: PathBuf, tz: Tz) -> tokio::task::JoinHandle<()> {
+/// blocking pool; a failure is logged, counted in [`BackupStatus`], and the
+/// next one is still taken.
+pub fn start(plan: BackupPlan, data_dir: PathBuf, tz: Tz) -> Backups {
     tracing::info!(dir = %plan.dir.display(), offsite = ?plan.offsite_dir.as_ref().map(|p| p.display().to_string()), schedule = ?plan.schedule, keep = plan.keep, "scheduled backups");
-    tokio::spawn(async move {
+    let status = Arc::new(BackupStatus::default());
+    let counts = status.clone();
+    let task = tokio::spawn(async move {
         loop {
             let wait = next_wait(&plan.schedule, tz, SystemClock.now_ms());
             tokio::time::sleep(wait).await;
             let (p, d) = (plan.clone(), data_dir.clone());
-            match tokio::task::spawn_blocking(move || run_once(&p, &d, tz)).await {
-                Ok(Ok(o)) => {
+            let result = match tokio::task::spawn_blocking(move || run_once(&p, &d, tz)).await {
+                Ok(result) => result,
+                Err(e) => Err(anyhow::anyhow!("the backup task failed: {e}")),
+            };
+            counts.record(&result, SystemClock.now_ms());
+            match result {
+                Ok(o) => {
                     tracing::info!(set = %o.set.display(), seq = o.seq, hash = %hex::encode(o.hash), pruned = o.pruned.len(), "backup taken and verified");
                     match &o.offsite {
                         Some(Ok(copy)) => {
@@ -160,11 +231,11 @@ pub fn start(plan: BackupPlan, data_dir: PathBuf, tz: Tz) -> tokio::task::JoinHa
                         None => {}
                     }
                 }
-                Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "backup failed"),
-                Err(e) => tracing::error!(error = %e, "backup task failed"),
+                Err(e) => tracing::error!(error = %format!("{e:#}"), "backup failed"),
             }
         }
-    })
+    });
+    Backups { task, status }
 }
 
 /// How long from `now_ms` until the next backup is due.

@@ -105,6 +105,9 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         let plan = super::backups::BackupPlan::new(b, &opts.data_dir);
         super::backups::start(plan, opts.data_dir.clone(), config.tz)
     });
+    if let Some(b) = &backups {
+        state = state.with_backups(b.status.clone());
+    }
     let app = crate::api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     // SIGTERM is handled from here on: before anyone can learn that we
     // listen (the line below, READY=1), so a stop right after start still
@@ -155,7 +158,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
         p.task.abort();
     }
     if let Some(b) = &backups {
-        b.abort();
+        b.task.abort();
     }
     handle.shutdown().await;
     drop(handle);
