@@ -111,8 +111,13 @@ enum Cmd {
         data: DataArg,
     },
     /// Take a consistent online backup of the journal (safe while the daemon runs).
+    /// With --set, PATH is a directory and a whole backup set is taken into it
+    /// (journal, accounts without sessions, person key), as `[backup]` does.
     Backup {
         path: PathBuf,
+        /// Take a whole backup set into the directory PATH (for `hallq restore`).
+        #[arg(long)]
+        set: bool,
         #[command(flatten)]
         data: DataArg,
     },
@@ -327,7 +332,29 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        Cmd::Backup { path, data } => {
+        Cmd::Backup {
+            path,
+            set: true,
+            data,
+        } => {
+            existing_journal(&data)?;
+            // Named in the machine's local time (the scheduled sets use the hall's).
+            let at = chrono::Local::now().naive_local();
+            let (set, report) = hallq::daemon::backups::take_set(&data_dir(&data), &path, at)?;
+            println!(
+                "backup set {} taken and verified: {} rows\nhead: seq {} hash {}",
+                set.display(),
+                report.rows,
+                report.last_seq,
+                hex::encode(report.last_hash)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Backup {
+            path,
+            set: false,
+            data,
+        } => {
             let source = existing_journal(&data)?;
             journal::backup(&source, &path)?;
             let report = journal::verify(&path)?;

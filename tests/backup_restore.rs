@@ -755,3 +755,41 @@ fn a_failing_backup_is_counted_in_metrics_and_so_is_its_recovery() {
         "the reported head {seq} is a set's: {sets:?}"
     );
 }
+
+#[test]
+fn a_backup_set_taken_by_hand_lists_restores_and_heads_like_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, _) = journal_and_set(dir.path());
+    let by_hand = dir.path().join("by-hand");
+    let out = hallq()
+        .args(["backup", "--set", by_hand.to_str().unwrap(), "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let taken_head = head_line(&text(&out.stdout));
+    let verify = run(&["verify"], &data);
+    assert_eq!(head_line(&text(&verify.stdout)), taken_head);
+    let sets = backups::list_sets(&by_hand).expect("sets");
+    assert_eq!(sets.len(), 1, "{sets:?}");
+    assert_eq!(set_seq(&sets[0]), 5);
+    #[cfg(unix)]
+    assert_eq!(mode(&sets[0]), 0o700);
+
+    let fresh = dir.path().join("fresh");
+    let out = run(&["restore", sets[0].to_str().unwrap()], &fresh);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(head_line(&text(&out.stdout)), taken_head);
+
+    // Without a journal there is nothing to take, and nothing is written.
+    let empty = dir.path().join("empty");
+    let nowhere = dir.path().join("nowhere");
+    let out = run(&["backup", "--set", nowhere.to_str().unwrap()], &empty);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("no journal"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!nowhere.exists());
+}
