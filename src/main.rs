@@ -256,6 +256,12 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
             buses,
             quiet_sim,
         } => {
+            let reload = config
+                .clone()
+                .map(|path| hallq::daemon::reload::ReloadSource {
+                    path,
+                    bus_overrides: buses.clone(),
+                });
             let mut config = load_config(config.as_deref())?;
             override_buses(&mut config, &buses)?;
             let runtime = runtime()?;
@@ -264,6 +270,7 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 data_dir: data_dir(&data),
                 listen,
                 print_sim: !quiet_sim,
+                reload,
             }))?;
             Ok(ExitCode::SUCCESS)
         }
@@ -398,7 +405,8 @@ fn run(command: Cmd) -> anyhow::Result<ExitCode> {
                 .context("reading the new password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let dir = data_dir(&data);
-            std::fs::create_dir_all(&dir)?;
+            hallq::daemon::create_data_dir(&dir)
+                .with_context(|| format!("creating data directory {}", dir.display()))?;
             let now = hallq::daemon::clock::Clock::now_ms(&hallq::daemon::clock::SystemClock);
             let accounts = hallq::accounts::Accounts::open(
                 &dir.join(hallq::daemon::ACCOUNTS_FILE),

@@ -210,6 +210,8 @@ fn table() -> Vec<Route> {
         r("POST", "/api/v1/hall/session/open", Setup::SessionClosed, no_body,   [U,   U,   U,   U,   F,    F,   F,    F,    F,    OK,  F,   F,    M]),
         r("POST", "/api/v1/accounts/w29/password", Setup::Nothing, |_| Some(json!({"new_password": "Reset-By-Admin-9"})),
                                                                                 [U,   U,   U,   U,   F,    F,   F,    F,    F,    F,   F,   C204, M]),
+        // The in-process hall has no configuration file to re-read (tests/config_reload.rs applies one).
+        r("POST", "/api/v1/config/reload", Setup::Nothing, no_body,             [U,   U,   U,   U,   F,    F,   F,    F,    F,    F,   F,   X::E(409, "config_reload_refused"), M]),
         r("POST", "/api/v1/sessions/password", Setup::Nothing, |_| Some(json!({"old_password": "whatever", "new_password": "short"})),
                                                                                 [U,   U,   U,   U,   F,    F,   WEAK, WEAK, WEAK, WEAK, WEAK, WEAK, WEAK]),
         r("POST", "/api/v1/sessions", Setup::Nothing, |_| Some(json!({"account": "w27", "password": "demo"})),

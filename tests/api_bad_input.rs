@@ -413,6 +413,19 @@ async fn idempotency_keys() {
     );
     assert_eq!(a.json()["ticket"]["id"], b.json()["ticket"]["id"]);
     assert_eq!(a.json()["ticket"]["number"], b.json()["ticket"]["number"]);
+    // The same key with a different request is refused and issues nothing,
+    // rather than answering with the first ticket as if it were this one.
+    let seq_before = s.seq().await;
+    let other = s
+        .send(
+            Req::new("POST", "/api/v1/tickets")
+                .auth(Some(KIOSK))
+                .header("Idempotency-Key", "kiosk-3-000042")
+                .json(&json!({"service": "tax", "cases": 2})),
+        )
+        .await;
+    check("a key reused", &other, 422, "idempotency_key_reused");
+    assert_eq!(s.seq().await, seq_before, "a reused key applies nothing");
     let c = issue(&"k".repeat(128)).await;
     assert_eq!(c.status, 201, "128 characters is allowed");
     assert_ne!(

@@ -793,3 +793,25 @@ fn a_backup_set_taken_by_hand_lists_restores_and_heads_like_verify() {
     );
     assert!(!nowhere.exists());
 }
+
+#[test]
+fn a_set_left_half_written_by_a_power_cut_is_removed_by_the_next_backup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (data, _) = journal_and_set(dir.path());
+    let backups_dir = dir.path().join("backups");
+    // A writer that died (no such pid) and one still at work (pid 1 lives).
+    let dead = backups_dir.join(".hallq-partial-4194305");
+    let live = backups_dir.join(".hallq-partial-1");
+    for p in [&dead, &live] {
+        std::fs::create_dir_all(p).unwrap();
+        std::fs::write(p.join("person.key"), [9u8; 32]).unwrap();
+    }
+    let at = chrono::NaiveDate::from_ymd_opt(2026, 3, 10)
+        .unwrap()
+        .and_hms_opt(21, 0, 0)
+        .unwrap();
+    backups::take_set(&data, &backups_dir, at).expect("take set");
+    assert!(!dead.exists(), "the dead writer's partial set is gone");
+    assert!(live.exists(), "a live writer's partial set is left alone");
+    assert_eq!(backups::list_sets(&backups_dir).unwrap().len(), 2);
+}

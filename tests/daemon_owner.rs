@@ -245,9 +245,47 @@ fn an_idempotency_key_applies_once_even_across_a_restart() {
         .block_on(h.query(|hall, _| hall.tickets().count()))
         .unwrap();
     assert_eq!(tickets, 2, "the retry after restart issued again");
+    // The key names its request: a different command with it is refused,
+    // not answered with the first ticket as if it had been issued.
+    let other_service = config_services_other_than(&service);
+    let reused = Submission {
+        command: issue(&other_service),
+        ..with_key("tap-1")
+    };
+    let refused = rt.block_on(h.submit_with(reused)).unwrap_err();
+    assert!(
+        matches!(&refused, hallq::daemon::SubmitError::Refused(r) if r.code == "idempotency_key_reused"),
+        "{refused:?}"
+    );
+    // …also when both come in one batch (the first one is applied).
+    let (first, second) = rt.block_on(async {
+        tokio::join!(
+            h.submit_with(with_key("tap-3")),
+            h.submit_with(Submission {
+                command: issue(&other_service),
+                ..with_key("tap-3")
+            })
+        )
+    });
+    let outcomes = [first.is_ok(), second.is_ok()];
+    assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 1, "{outcomes:?}");
+    let tickets = rt
+        .block_on(h.query(|hall, _| hall.tickets().count()))
+        .unwrap();
+    assert_eq!(tickets, 3, "only tap-3's first request issued");
     rt.block_on(h.shutdown());
     drop(h);
     owner.thread.join().unwrap().unwrap();
+}
+
+/// A demo service that is not `service`.
+fn config_services_other_than(service: &str) -> String {
+    Config::demo()
+        .services()
+        .iter()
+        .map(|s| s.id.clone())
+        .find(|id| id != service)
+        .expect("a second service")
 }
 
 #[test]

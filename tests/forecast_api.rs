@@ -14,7 +14,7 @@ async fn start_with_forecast() -> TestServer {
     common::start_with(demo_config(), |state| {
         let forecast = hallq::forecast::runner::spawn(
             state.hall.clone(),
-            state.config.clone(),
+            state.config.get(),
             state.journal_path.clone(),
         );
         state.with_forecast(forecast)

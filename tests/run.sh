@@ -4,7 +4,9 @@
 # machine. It installs what the tests need first: beyond the Rust toolchain,
 # a C compiler for the bundled SQLite, and Chromium with its WebDriver, CJK
 # fonts and espeak-ng for the browser tests (their screenshots go to
-# target/screenshots/, CI's artifacts).
+# target/screenshots/, CI's artifacts). Last, tests/api_fuzz.sh fuzzes the
+# HTTP API from its OpenAPI document with schemathesis (a pinned version in a
+# venv under target/; python3-venv): no 5xx, every answer as documented.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,9 @@ need_cmd espeak-ng || apt_packages+=(espeak-ng)
 # tests/systemd_unit.rs: `systemd-analyze verify` and `security --offline`
 # on systemd/hallq.service (no running systemd needed).
 need_cmd systemd-analyze || apt_packages+=(systemd)
+# tests/api_fuzz.sh: schemathesis (from PyPI) in a venv under target/, curl.
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
+need_cmd curl || apt_packages+=(curl)
 if ((${#apt_packages[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
@@ -45,3 +50,4 @@ cargo test --locked
 # Every benchmark, run once as a test so it cannot rot.
 cargo test --locked --benches
 bash tests/fuzz_smoke.sh # every fuzz target of fuzz/ for a short smoke run
+bash tests/api_fuzz.sh # schemathesis against /openapi.json of the debug build (~3 min)

@@ -134,8 +134,11 @@ fn the_unit_says_what_the_issue_asks() {
     for port in ["char-ttyUSB rw", "char-ttyS rw", "char-ttyACM rw"] {
         assert!(devices.iter().any(|d| d == port), "DeviceAllow={port}");
     }
-    // SIGHUP is not handled yet: no reload that would kill the daemon.
-    assert!(unit_values("ExecReload").is_empty());
+    // `systemctl reload`: SIGHUP, which hallq handles (tests/config_reload.rs).
+    assert_eq!(
+        unit_values("ExecReload"),
+        vec!["/bin/kill -HUP $MAINPID".to_string()]
+    );
 }
 
 #[test]

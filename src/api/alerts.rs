@@ -49,7 +49,7 @@ pub fn evaluator(
     state: &AppState,
     now_ms: Millis,
 ) -> impl FnOnce(&Hall) -> Vec<AlertView> + Send + 'static {
-    let tz = state.config.tz;
+    let tz = state.config.get().tz;
     let monitor = state.alerts.clone();
     let offline = match (&monitor, &state.devices) {
         (None, Some(d)) => OfflineDevice::from_statuses(&d.statuses(), now_ms),
@@ -114,7 +114,7 @@ pub fn message(
 
 /// Every current alert as `raised` (a stream opening, or one that fell behind).
 pub fn snapshot(state: &AppState) -> Vec<Result<SseEvent, Infallible>> {
-    let tz = state.config.tz;
+    let tz = state.config.get().tz;
     state
         .alerts
         .as_ref()
@@ -137,7 +137,7 @@ pub async fn next_messages(
         return std::future::pending().await;
     };
     match r.recv().await {
-        Ok(change) => vec![message(state.config.tz, change.state, &change.alert)],
+        Ok(change) => vec![message(state.config.get().tz, change.state, &change.alert)],
         Err(broadcast::error::RecvError::Lagged(_)) => snapshot(state),
         Err(broadcast::error::RecvError::Closed) => {
             *rx = None;

@@ -254,6 +254,7 @@ pub fn chime() -> Vec<u8> {
 static CHIME: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(chime()));
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AudioQuery {
     /// The ticket number as announced, e.g. `K001` (1–8 of A–Z, 0–9).
@@ -333,7 +334,7 @@ pub async fn announcement(
                 "window: must be a window number",
             )
         })?;
-    if state.config.window(window).is_none() {
+    if state.config.get().window(window).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_window",
@@ -341,7 +342,7 @@ pub async fn announcement(
             format!("window: there is no window {window}"),
         ));
     }
-    let (wav, kind) = match announcement_pinyin(&state.config, &ticket, window) {
+    let (wav, kind) = match announcement_pinyin(&state.config.get(), &ticket, window) {
         Some(p) => SPEAKER.say(&p).await,
         None => (CHIME.clone(), AudioKind::Chime),
     };

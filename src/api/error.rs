@@ -129,11 +129,18 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
     match refusal.code {
         "unknown_window" | "unknown_ticket" => StatusCode::NOT_FOUND,
         "not_signed_in" | "not_permitted" | "no_window_role" => StatusCode::FORBIDDEN,
-        "unknown_service" | "unknown_priority" | "unknown_staff" | "bad_cases"
-        | "reason_required" | "reason_too_long" | "bad_transfer" | "bad_weight"
-        | "duplicate_service" | "bad_appointment" | "day_not_today" => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        "unknown_service"
+        | "unknown_priority"
+        | "unknown_staff"
+        | "bad_cases"
+        | "reason_required"
+        | "reason_too_long"
+        | "bad_transfer"
+        | "bad_weight"
+        | "duplicate_service"
+        | "bad_appointment"
+        | "day_not_today"
+        | "idempotency_key_reused" => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::CONFLICT,
     }
 }

@@ -42,6 +42,7 @@ pub const RANGE_DAYS_MAX: i64 = 366;
 
 /// `from`, `to` and `format` of the evaluation routes.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationsQuery {
     /// First business day, `YYYY-MM-DD` (default: the first of this month, hall time).
@@ -137,7 +138,7 @@ fn in_range(e: &EvaluationRecord, from: NaiveDate, to: NaiveDate) -> bool {
 }
 
 fn hall_today(state: &AppState) -> NaiveDate {
-    calendar::local(state.config.tz, SystemClock.now_ms()).date()
+    calendar::local(state.config.get().tz, SystemClock.now_ms()).date()
 }
 
 /// Evaluations and follow-ups of the range, from the statistics.
@@ -270,7 +271,7 @@ pub async fn list(
     if !q.include_unrated.unwrap_or(false) {
         evaluations.retain(|e| e.rating.is_some());
     }
-    let hall_name = state.config.file.hall.name.clone();
+    let hall_name = state.config.get().file.hall.name.clone();
     match format {
         Format::Json => json_response(&EvaluationsView {
             from,
@@ -372,7 +373,10 @@ pub async fn followups(
             let table = Table {
                 sheet: "差评整改".into(),
                 file_stem: "followups".into(),
-                title: format!("{} {from}至{to} 差评整改", state.config.file.hall.name),
+                title: format!(
+                    "{} {from}至{to} 差评整改",
+                    state.config.get().file.hall.name
+                ),
                 columns: cols,
                 rows,
             };
@@ -411,7 +415,8 @@ pub async fn outbox(State(state): State<AppState>, caller: Caller) -> Result<Res
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
-    let push = state.config.file.evaluation_push.as_ref();
+    let config = state.config.get();
+    let push = config.file.evaluation_push.as_ref();
     json_response(&OutboxView {
         configured: push.is_some(),
         url: push.map(|p| p.url.split('?').next().unwrap_or_default().to_string()),
@@ -419,7 +424,7 @@ pub async fn outbox(State(state): State<AppState>, caller: Caller) -> Result<Res
         acknowledged: counts.acked,
         oldest_pending_at: counts
             .oldest_pending_ms
-            .map(|ms| super::views::time(state.config.tz, ms)),
+            .map(|ms| super::views::time(state.config.get().tz, ms)),
         last_acknowledged_id: counts.last_acked_id,
         pusher: state.outbox.as_ref().map(|c| c.snapshot()),
     })

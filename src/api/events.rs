@@ -41,6 +41,7 @@ const CLIENT_BUFFER: usize = 256;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Resume after this sequence number (same as the Last-Event-ID header).
@@ -189,7 +190,7 @@ async fn pump(
     auditor: bool,
     tx: mpsc::Sender<Result<SseEvent, Infallible>>,
 ) {
-    let tz = state.config.tz;
+    let tz = state.config.get().tz;
     if alerts.is_some() {
         // The alerts in force first (subscribed before: a change in between is sent twice, harmlessly).
         for m in super::alerts::snapshot(&state) {

@@ -260,6 +260,7 @@ pub async fn close_session(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JournalQuery {
     /// Rows after this sequence number (default 0).
@@ -296,7 +297,7 @@ pub async fn journal(
     caller.require(Need::ReadRecord)?;
     let limit = q.limit.unwrap_or(500).clamp(1, 5000);
     let path = state.journal_path.clone();
-    let tz = state.config.tz;
+    let tz = state.config.get().tz;
     let rows =
         tokio::task::spawn_blocking(move || JournalReader::open(&path)?.read_range(q.after, limit))
             .await

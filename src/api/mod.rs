@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod pages;
 pub mod print;
 pub mod public;
+pub mod reload;
 pub mod sessions;
 pub mod sim;
 pub mod stats;
@@ -41,6 +42,7 @@ use serde_json::json;
 
 use crate::accounts::Accounts;
 use crate::config::Config;
+use crate::config::live::LiveConfig;
 use crate::daemon::HallHandle;
 use crate::daemon::idempotency;
 use error::ApiError;
@@ -56,7 +58,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct AppState {
     pub hall: HallHandle,
     pub accounts: Arc<Accounts>,
-    pub config: Arc<Config>,
+    /// The configuration as of now: a reload swaps it (`daemon/reload.rs`);
+    /// take `state.config.get()` once per request.
+    pub config: LiveConfig,
     pub journal_path: PathBuf,
     /// The hall's key for person hashes.
     pub person_key: Arc<Vec<u8>>,
@@ -78,6 +82,8 @@ pub struct AppState {
     pub forecast: crate::forecast::ForecastHandle,
     /// Requests per route and open event streams, for `GET /metrics` (`api/metrics.rs`).
     pub metrics: Arc<metrics::ApiMetrics>,
+    /// `POST /api/v1/config/reload` (`hallq serve`); without it the route refuses.
+    pub reload: Option<Arc<crate::daemon::reload::Reloader>>,
 }
 
 impl AppState {
@@ -102,7 +108,7 @@ impl AppState {
         AppState {
             hall,
             accounts,
-            config,
+            config: LiveConfig::new(config),
             journal_path,
             person_key: Arc::new(person_key),
             limits: Arc::new(limits),
@@ -114,7 +120,14 @@ impl AppState {
             backups: None,
             forecast: crate::forecast::ForecastHandle::new(),
             metrics: Arc::default(),
+            reload: None,
         }
+    }
+
+    /// Serves `POST /api/v1/config/reload` with this reloader.
+    pub fn with_reload(mut self, reloader: Arc<crate::daemon::reload::Reloader>) -> AppState {
+        self.reload = Some(reloader);
+        self
     }
 
     /// Shows the forecaster's look-ahead estimates in the views.
@@ -227,6 +240,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/hall/session/open", post(hall::open_session))
         .route("/api/v1/hall/session/close", post(hall::close_session))
         .route("/api/v1/journal", get(hall::journal))
+        .route("/api/v1/config/reload", post(reload::reload))
         .route("/api/v1/public/tickets/{id}", get(public::phone))
         .route("/api/v1/public/tickets/{id}/qr.svg", get(public::qr_svg))
         .route("/api/v1/tickets/{id}/escpos", get(print::escpos))
@@ -256,7 +270,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(size_limit))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
-        .layer(middleware::from_fn_with_state(state.config.tz, hall_time))
+        .layer(middleware::from_fn_with_state(
+            state.config.get().tz,
+            hall_time,
+        ))
         // Requests by route template and status, for `GET /metrics`.
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -27,8 +27,9 @@ use super::{audio, events, hall, print, public, sessions, sim, tickets, windows}
         super::evaluations::list, super::evaluations::followups, super::evaluations::outbox,
         super::healthz,
         super::metrics::scrape,
+        super::reload::reload,
     ),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &SharedErrors),
     tags(
         (name = "sessions", description = "Sign in, sign out, passwords"),
         (name = "tickets", description = "Issue tickets and read their status"),
@@ -54,7 +55,165 @@ impl Modify for Bearer {
     }
 }
 
+/// The error answers that come from the shared extractors and layers rather
+/// than from a handler (`auth.rs`, `extract.rs`, `error.rs`, the body limit
+/// in `mod.rs`, the owner's queue), added to every operation that can give
+/// them unless its own annotation already describes that status.
+/// `tests/api_fuzz.sh` (schemathesis) holds the document to the daemon's answers.
+struct SharedErrors;
+
+impl Modify for SharedErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_shared_errors(path, operation);
+            }
+        }
+    }
+}
+
+fn add_shared_errors(path: &str, operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let parameters = operation.parameters.iter().flatten().any(|p| {
+        matches!(p, RefOr::T(p) if matches!(p.parameter_in,
+            ParameterIn::Path | ParameterIn::Query | ParameterIn::Header))
+    });
+    let path_parameters = operation
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path)));
+    let json_body = matches!(&operation.request_body,
+        Some(RefOr::T(body)) if body.content.contains_key("application/json"));
+    let idempotent = operation.parameters.iter().flatten().any(|p| {
+        matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Header
+            && p.name.eq_ignore_ascii_case("Idempotency-Key"))
+    });
+    let mut shared: Vec<(&str, &str)> = Vec::new();
+    if parameters || json_body {
+        shared.push((
+            "400",
+            "a malformed path or query parameter or header (`bad_path`, `bad_query`, \
+             `bad_idempotency_key`) or malformed JSON (`bad_json`)",
+        ));
+    }
+    if secured {
+        shared.push((
+            "401",
+            "no bearer token, or an unknown or expired one (`unauthorized`)",
+        ));
+        shared.push((
+            "403",
+            "the caller's role may not do this (`forbidden`), or a person must change \
+             the password first (`password_change_required`)",
+        ));
+    }
+    if path_parameters {
+        shared.push((
+            "404",
+            "no such window, ticket, account or file (`not_found`, `unknown_window`, `unknown_ticket`)",
+        ));
+    }
+    if json_body {
+        shared.push(("413", "a body over 16 KiB (`body_too_large`)"));
+        shared.push((
+            "415",
+            "a body not sent as application/json (`json_required`)",
+        ));
+        shared.push((
+            "422",
+            "JSON of the wrong shape: a missing, mistyped or unknown field (`invalid_body`)",
+        ));
+    }
+    if idempotent && !json_body {
+        shared.push((
+            "422",
+            "the Idempotency-Key was already used for a different request \
+             (`idempotency_key_reused`); nothing was applied",
+        ));
+    } else if idempotent {
+        shared.retain(|(status, _)| *status != "422");
+        shared.push((
+            "422",
+            "JSON of the wrong shape: a missing, mistyped or unknown field (`invalid_body`), \
+             or the Idempotency-Key was already used for a different request \
+             (`idempotency_key_reused`; nothing was applied)",
+        ));
+    }
+    if path.starts_with("/api/") {
+        shared.push((
+            "503",
+            "the hall is stopping or its command queue is full (`unavailable`); try again",
+        ));
+    }
+    for (status, why) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(why)
+                        .content(
+                            "application/json",
+                            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                        )
+                        .build(),
+                )
+            });
+    }
+}
+
 /// The OpenAPI document.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::ParameterIn;
+
+    /// A query struct documented without `#[into_params(parameter_in = Query)]`
+    /// lands in the path (utoipa's default): clients and schemathesis then
+    /// build wrong URLs. And every route behind a token can answer 401.
+    #[test]
+    fn parameters_are_where_the_route_reads_them_and_secured_routes_document_401() {
+        let doc = ApiDoc::openapi();
+        for (path, item) in &doc.paths.paths {
+            let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+            for operation in operations.into_iter().flatten() {
+                for parameter in operation.parameters.iter().flatten() {
+                    if let RefOr::T(p) = parameter
+                        && matches!(p.parameter_in, ParameterIn::Path)
+                    {
+                        assert!(
+                            path.contains(&format!("{{{}}}", p.name)),
+                            "{path}: `{}` is documented as a path parameter but the path has no {{{}}}",
+                            p.name,
+                            p.name
+                        );
+                    }
+                }
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    assert!(
+                        operation.responses.responses.contains_key("401"),
+                        "{path}: needs a token but documents no 401"
+                    );
+                }
+            }
+        }
+    }
 }

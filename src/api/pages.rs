@@ -87,6 +87,8 @@ fn secure(r: &mut Response, cache: &'static str) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // `frame-ancestors 'none'` for browsers too old to know CSP level 2.
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
 #[cfg(test)]

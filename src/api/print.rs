@@ -159,7 +159,7 @@ pub const HINT: &str = "扫码查看排队进度 Scan for your place in line";
 
 /// The ticket slip as ESC/POS bytes for a raw 80 mm thermal printer.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/escpos", tag = "tickets",
-    params(("id" = u64, Path, description = "ticket id")),
+    params(("id" = u64, Path, description = "ticket id", example = 1)),
     responses((status = 200, content_type = "application/octet-stream",
                description = "ESC/POS: init, Chinese mode (GB18030), hall, number, service, place in line, estimate, time, QR code of the phone link, partial cut"),
               (status = 400, body = ErrorBody, description = "no public_url configured and a bad Host header"),

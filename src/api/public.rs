@@ -140,6 +140,7 @@ pub fn is_final(status: &str) -> bool {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeyQuery {
     /// The MAC of the phone link.
     #[serde(default)]
@@ -333,7 +334,7 @@ async fn follow(
 /// The base of absolute links: `[server] public_url`, else `http://` and
 /// the request's `Host` (checked: a host and an optional port only).
 pub fn public_base(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    if let Some(url) = &state.config.file.server.public_url {
+    if let Some(url) = &state.config.get().file.server.public_url {
         return Ok(url.trim_end_matches('/').to_string());
     }
     let host = headers

@@ -113,13 +113,13 @@ pub async fn sign_in(
                     role,
                     roles: roles.into_iter().map(super::views::snake).collect(),
                     must_change_password: session.must_change_password,
-                    expires_at: super::views::time(state.config.tz, session.expires_ms),
+                    expires_at: super::views::time(state.config.get().tz, session.expires_ms),
                 }),
             ))
         }
         Err(e) => {
             // Only accounts of this hall are named in the record (no probing of others' names).
-            if state.config.staff(&req.account).is_some() {
+            if state.config.get().staff(&req.account).is_some() {
                 let activity = match e {
                     SignInError::Locked { .. } => AccountActivity::Locked,
                     _ => AccountActivity::SignInFailed,
@@ -214,7 +214,7 @@ pub async fn reset_password(
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Need::Admin)?;
-    if state.config.staff(&account).is_none() {
+    if state.config.get().staff(&account).is_none() {
         return Err(ApiError::not_found("该账号", "account"));
     }
     let accounts = state.accounts.clone();

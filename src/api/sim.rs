@@ -155,7 +155,7 @@ pub async fn devices(
 ) -> Result<Json<SimDevices>, ApiError> {
     caller.require(Need::ReadHall)?;
     let sim = simulator(&state)?.clone();
-    let config = state.config.clone();
+    let config = state.config.get();
     // The simulator's locks are short, but there are up to 2,048 devices.
     let devices = tokio::task::spawn_blocking(move || {
         sim.devices()
@@ -238,7 +238,8 @@ pub async fn events(
 #[serde(deny_unknown_fields)]
 pub struct KeyPress {
     /// call_next, recall, no_show, start, finish, pause, resume, transfer, request_evaluation, park
-    #[schema(value_type = String)]
+    #[schema(value_type = String,
+        pattern = "^(call_next|recall|no_show|start|finish|pause|resume|transfer|request_evaluation|park)$")]
     pub key: KeypadKey,
 }
 
@@ -246,11 +247,12 @@ pub struct KeyPress {
 #[serde(deny_unknown_fields)]
 pub struct RatingPress {
     /// 1 非常满意, 2 满意, 3 基本满意, 4 不满意, 5 非常不满意
+    #[schema(minimum = 1, maximum = 5)]
     pub rating: u8,
 }
 
 fn check_window(state: &AppState, window: u32) -> Result<(), ApiError> {
-    if state.config.window(window).is_none() {
+    if state.config.get().window(window).is_none() {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_window",
@@ -290,7 +292,7 @@ fn sim_error(e: SimError, field: &str) -> ApiError {
 
 /// Press a key of a window's simulated keypad (as a person at the counter would).
 #[utoipa::path(post, path = "/api/v1/sim/keypads/{window}", tag = "simulator", request_body = KeyPress,
-    params(("window" = u32, Path, description = "window number")),
+    params(("window" = u32, Path, description = "window number", example = 5)),
     responses((status = 204, description = "pressed; the hub reads it on its next poll"),
               (status = 400, body = ErrorBody, description = "the keypad has no such key (field `key`)"),
               (status = 403, body = ErrorBody),
@@ -314,7 +316,7 @@ pub async fn press_key(
 
 /// Give a rating on a window's simulated evaluator.
 #[utoipa::path(post, path = "/api/v1/sim/evaluators/{window}", tag = "simulator", request_body = RatingPress,
-    params(("window" = u32, Path, description = "window number")),
+    params(("window" = u32, Path, description = "window number", example = 5)),
     responses((status = 204, description = "rated; the hub reads it on its next poll"),
               (status = 403, body = ErrorBody),
               (status = 404, body = ErrorBody, description = "`no_simulator`, `unknown_window`, `no_device` (no evaluator there)"),

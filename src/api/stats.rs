@@ -47,9 +47,11 @@ pub const CACHE_ENTRIES_MAX: usize = 8;
 
 /// The query of every statistics route.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatsQuery {
     /// `day`, `week`, `month` or `quarter` (default `day`).
+    #[param(pattern = "^(day|week|month|quarter)$")]
     pub period: Option<String>,
     /// `2026-11-24` (day), `2026-W48` (ISO week), `2026-11` (month), `2026-Q4`
     /// (quarter); default: the period containing today (hall time).
@@ -178,7 +180,7 @@ pub fn period_of(q: &StatsQuery, today: chrono::NaiveDate) -> Result<Period, Api
 
 /// Today's date in the hall.
 fn hall_today(state: &AppState) -> chrono::NaiveDate {
-    calendar::local(state.config.tz, SystemClock.now_ms()).date()
+    calendar::local(state.config.get().tz, SystemClock.now_ms()).date()
 }
 
 /// The report of `period` as of the journal's current last row.
@@ -188,7 +190,7 @@ pub async fn report_of(state: &AppState, period: Period) -> Result<Arc<Computed>
     // an abandoned request does not let a second scan start beside it.
     let gate = cache.gate.clone().lock_owned().await;
     let path = state.journal_path.clone();
-    let config = state.config.clone();
+    let config = state.config.get();
     let hall_name = config.file.hall.name.clone();
     let run = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<Computed>> {
         let _gate = gate;
@@ -330,7 +332,7 @@ pub async fn file(
         return Err(unknown_file(&file, &[]));
     }
     let computed = report_of(&state, period).await?;
-    let hall_name = state.config.file.hall.name.clone();
+    let hall_name = state.config.get().file.hall.name.clone();
     let tables = {
         let computed = computed.clone();
         tokio::task::spawn_blocking(move || stats::tables(&computed.report, &hall_name))

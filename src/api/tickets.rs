@@ -26,6 +26,7 @@ const PERSON_ID_CHARS_MAX: usize = 32;
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
     /// Service id, e.g. `estate-search`.
+    #[schema(example = "estate-search")]
     pub service: String,
     /// Priority class id (绿色通道, 老弱病残孕 …).
     #[serde(default)]
@@ -39,15 +40,18 @@ pub struct IssueRequest {
     /// The appointment slot's start (RFC 3339); default now.
     #[serde(default)]
     pub appointment_at: Option<String>,
-    /// Cases on one batch ticket (an agent bringing several), default 1.
+    /// Cases on one batch ticket (an agent bringing several), default 1, at
+    /// most the service's `max_cases`.
     #[serde(default)]
+    #[schema(minimum = 1, example = 1)]
     pub cases: Option<u32>,
 }
 
 /// Issue a ticket.
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = IssueRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first answer")),
-    responses((status = 201, body = TicketEnvelope), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)),
+    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first answer", min_length = 1, max_length = 128, pattern = "^[!-~]+$")),
+    responses((status = 201, body = TicketEnvelope), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "this client address issued too many tickets (`[server] issues_per_minute`, burst 20)", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn issue(
     State(state): State<AppState>,
@@ -154,7 +158,7 @@ pub async fn ticket_view(state: &AppState, id: TicketId) -> Result<Option<Ticket
 
 /// Public status of one ticket (no personal data): what the phone page shows.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
-    params(("id" = u64, Path, description = "ticket id")),
+    params(("id" = u64, Path, description = "ticket id", example = 1)),
     responses((status = 200, body = TicketEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn get_ticket(
     State(state): State<AppState>,
@@ -167,6 +171,7 @@ pub async fn get_ticket(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DayQuery {
     /// Business day, YYYY-MM-DD.
@@ -210,7 +215,7 @@ pub async fn list_day(
 ) -> Result<Json<DayTickets>, ApiError> {
     caller.require(Need::ReadRecord)?;
     let path = state.journal_path.clone();
-    let tz = state.config.tz;
+    let tz = state.config.get().tz;
     let day = q.day;
     let tickets = tokio::task::spawn_blocking(move || day_tickets(&path, tz, day))
         .await

@@ -79,8 +79,8 @@ macro_rules! plain_action {
     ($tag:literal, $need:ident, $name:ident, $path:literal, $doc:literal, $command:expr) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, tag = $tag,
-            params(("n" = u32, Path, description = "window number"),
-                   ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first answer")),
+            params(("n" = u32, Path, description = "window number", example = 5),
+                   ("Idempotency-Key" = Option<String>, Header, description = "retries with the same key get the first answer", min_length = 1, max_length = 128, pattern = "^[!-~]+$")),
             responses((status = 200, body = ActionResult), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
             security(("bearer" = [])))]
         pub async fn $name(State(state): State<AppState>, caller: Caller, headers: HeaderMap, ApiPath(n): ApiPath<WindowNo>) -> Result<Json<ActionResult>, ApiError> {
@@ -153,7 +153,7 @@ pub struct CallRequest {
 
 /// Call a given waiting ticket out of order.
 #[utoipa::path(post, path = "/api/v1/windows/{n}/call", tag = "counter", request_body = CallRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn call(
     State(state): State<AppState>,
@@ -181,7 +181,8 @@ pub async fn call(
 #[serde(deny_unknown_fields)]
 pub struct FinishRequest {
     /// done, accepted, reported_up, rejected, incomplete, wrong_jurisdiction
-    #[schema(value_type = String)]
+    #[schema(value_type = String,
+        pattern = "^(done|accepted|reported_up|rejected|incomplete|wrong_jurisdiction)$")]
     pub outcome: Outcome,
     /// Required for `rejected`.
     #[serde(default)]
@@ -190,7 +191,7 @@ pub struct FinishRequest {
 
 /// Finish serving the current ticket with an outcome (a flow's next step follows `done`).
 #[utoipa::path(post, path = "/api/v1/windows/{n}/finish", tag = "counter", request_body = FinishRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn finish(
     State(state): State<AppState>,
@@ -222,7 +223,7 @@ pub struct UnparkRequest {
 
 /// Take a parked ticket back at this window.
 #[utoipa::path(post, path = "/api/v1/windows/{n}/unpark", tag = "counter", request_body = UnparkRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn unpark(
     State(state): State<AppState>,
@@ -260,7 +261,7 @@ pub struct TransferRequest {
 
 /// Transfer the current ticket, keeping its number, arrival time and priority.
 #[utoipa::path(post, path = "/api/v1/windows/{n}/transfer", tag = "counter", request_body = TransferRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn transfer(
     State(state): State<AppState>,
@@ -293,13 +294,13 @@ pub async fn transfer(
 #[serde(deny_unknown_fields)]
 pub struct PauseRequest {
     /// lunch, break, out_of_supplies, meeting
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^(lunch|break|out_of_supplies|meeting)$")]
     pub reason: PauseReason,
 }
 
 /// Pause service at the window (暂停服务) with a reason.
 #[utoipa::path(post, path = "/api/v1/windows/{n}/pause", tag = "counter", request_body = PauseRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 409, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn pause(
     State(state): State<AppState>,
@@ -324,7 +325,7 @@ pub async fn pause(
 
 /// A window: its state, staff, current ticket, and the heads of the lines it would call next, with why.
 #[utoipa::path(get, path = "/api/v1/windows/{n}", tag = "counter",
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = WindowDetail), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn get_window(
     State(state): State<AppState>,
@@ -377,7 +378,7 @@ pub struct ServiceWeight {
 
 /// Change the services a window serves, with weights (manager).
 #[utoipa::path(put, path = "/api/v1/windows/{n}/services", tag = "manager", request_body = ServicesRequest,
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 200, body = ActionResult), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 pub async fn set_services(
     State(state): State<AppState>,
@@ -444,7 +445,7 @@ pub async fn list_windows(
 /// 请评价: light the window's evaluator for the citizen just served, as the
 /// keypad's key does (staff signed in at this window).
 #[utoipa::path(post, path = "/api/v1/windows/{n}/request-evaluation", tag = "counter",
-    params(("n" = u32, Path, description = "window number")),
+    params(("n" = u32, Path, description = "window number", example = 5)),
     responses((status = 204, description = "the evaluator asks for a rating"),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]

@@ -9,6 +9,8 @@
 //! Devices (`[[device]]`) name a built-in profile (`crate::devices::profile`);
 //! the profiles are parsed once per process and shared by every [`Config`].
 
+pub mod diff;
+pub mod live;
 pub mod locate;
 pub mod model;
 pub mod summary;

@@ -350,6 +350,7 @@ pub fn take_set(
     }
     fs::create_dir_all(dest_dir)
         .with_context(|| format!("creating backup directory {}", dest_dir.display()))?;
+    sweep_partials(dest_dir);
     let partial = dest_dir.join(format!("{PARTIAL_PREFIX}{}", std::process::id()));
     if partial.exists() {
         fs::remove_dir_all(&partial)
@@ -371,6 +372,42 @@ pub fn take_set(
         let _ = fs::remove_dir_all(&partial);
     }
     result
+}
+
+/// Removes sets a power cut left half-written: a partial directory whose
+/// writer (the pid in its name) no longer runs on this machine. It holds a
+/// copy of the journal and the person key, so it must not stay behind. A
+/// partial being written right now (a scheduled set and a `hallq backup
+/// --set` at once) is left alone. Failures are logged, never fatal.
+fn sweep_partials(dir: &Path) {
+    // Without /proc a live writer cannot be told from a dead one: keep all.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PARTIAL_PREFIX))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        match fs::remove_dir_all(entry.path()) {
+            Ok(()) => {
+                tracing::warn!(partial = %entry.path().display(), "removed a backup set left half-written by an interrupted backup")
+            }
+            Err(e) => {
+                tracing::warn!(partial = %entry.path().display(), error = %e, "could not remove a half-written backup set")
+            }
+        }
+    }
 }
 
 fn fill_set(data_dir: &Path, partial: &Path) -> anyhow::Result<VerifyReport> {
@@ -409,6 +446,7 @@ pub fn copy_set(set: &Path, other_dir: &Path) -> anyhow::Result<PathBuf> {
     if dest.symlink_metadata().is_ok() {
         bail!("{} exists already", dest.display());
     }
+    sweep_partials(other_dir);
     let partial = other_dir.join(format!("{PARTIAL_PREFIX}{}", std::process::id()));
     if partial.exists() {
         fs::remove_dir_all(&partial)
@@ -555,7 +593,7 @@ pub fn restore(backup: &Path, data_dir: &Path, force: bool) -> anyhow::Result<Re
     }
 
     // Only now touch the data directory: a refused backup writes nothing.
-    fs::create_dir_all(data_dir)
+    super::create_data_dir(data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     let _lock = lock::acquire(data_dir, "restore")?;
 

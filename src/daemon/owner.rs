@@ -25,6 +25,7 @@ use super::replay;
 use crate::config::Config;
 use crate::journal::outbox::{NewOutboxEntry, OutboxWrites};
 use crate::journal::{Journal, NewRecord};
+use crate::queue::refusal::refuse;
 use crate::queue::{Actor, Command, Event, Hall, Millis, Refusal};
 
 /// Commands and queries waiting for the owner (a limit: submitters wait, or
@@ -91,6 +92,19 @@ enum Msg {
     /// Mark evaluation outbox entries acknowledged by the receiver,
     /// committed with the next batch (the owner is the one writer).
     OutboxAck(OutboxAck),
+    /// Apply a validated configuration (`reload.rs`), before the batch's commands.
+    Reload(Box<ReloadRequest>),
+}
+
+/// A configuration to apply, the cell to set once committed, who asked.
+struct ReloadRequest {
+    config: Arc<Config>,
+    /// The journal already replayed under `config` off this thread, if so.
+    pre: Option<super::reload::PreReplayed>,
+    live: crate::config::live::LiveConfig,
+    actor: String,
+    client: String,
+    reply: oneshot::Sender<super::reload::ReloadOutcome>,
 }
 
 /// A cheap, cloneable handle to the owner task.
@@ -186,6 +200,34 @@ impl HallHandle {
         rx.await.map_err(|_| SubmitError::ShuttingDown)?
     }
 
+    /// Has the owner apply a validated configuration (`daemon::reload`):
+    /// rebuild the hall under it (finishing `pre`, the journal replayed
+    /// under it off the owner, else replaying it all), check nothing live is lost, commit
+    /// `config_applied`, swap, set `live`, publish. Use `Reloader::reload`.
+    pub async fn reload(
+        &self,
+        config: Arc<Config>,
+        pre: Option<super::reload::PreReplayed>,
+        live: crate::config::live::LiveConfig,
+        actor: &str,
+        client: &str,
+    ) -> Result<super::reload::ReloadOutcome, SubmitError> {
+        let (reply, rx) = oneshot::channel();
+        let request = ReloadRequest {
+            config,
+            pre,
+            live,
+            actor: actor.to_string(),
+            client: client.to_string(),
+            reply,
+        };
+        self.tx
+            .send(Msg::Reload(Box::new(request)))
+            .await
+            .map_err(|_| SubmitError::ShuttingDown)?;
+        rx.await.map_err(|_| SubmitError::ShuttingDown)
+    }
+
     /// Whether the journal accepted the owner's last commit.
     pub fn journal_writable(&self) -> bool {
         self.journal_ok.load(Ordering::Relaxed)
@@ -249,6 +291,7 @@ pub fn start<C: Clock>(
         let event = Event::ConfigApplied {
             sha256: config.source_sha256.clone(),
             source: config.source_name.clone(),
+            changes: Vec::new(),
         };
         let now = owner.clock.now_ms();
         commit(
@@ -314,6 +357,8 @@ struct Pending {
     at_ms: Millis,
     /// (actor label, key) when the request carried an idempotency key.
     key: Option<(String, String)>,
+    /// The command's fingerprint, when it carried a key.
+    fingerprint: Option<String>,
 }
 
 /// (at_ms, actor, journal client, event) of every event of a batch, in order.
@@ -362,6 +407,22 @@ impl<C: Clock> OwnerLoop<C> {
             }
             _ => true,
         });
+        // Reloads next, with nothing uncommitted: the journal is the hall.
+        let mut reloads = Vec::new();
+        msgs.retain_mut(|m| {
+            if matches!(m, Msg::Reload(_)) {
+                reloads.push(std::mem::replace(m, Msg::Tick));
+                false
+            } else {
+                true
+            }
+        });
+        for m in reloads {
+            if let Msg::Reload(mut r) = m {
+                let outcome = self.reload(journal, &mut r);
+                let _ = r.reply.send(outcome);
+            }
+        }
         let mut stop = false;
         let mut staged: Staged = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
@@ -385,6 +446,7 @@ impl<C: Clock> OwnerLoop<C> {
                 Msg::Tick => {}
                 Msg::Shutdown => stop = true,
                 Msg::OutboxAck(ack) => acks.push(ack),
+                Msg::Reload(_) => {} // applied before the batch, above
             }
         }
         let first_seq = journal.last_seq() + 1;
@@ -480,6 +542,7 @@ impl<C: Clock> OwnerLoop<C> {
                 self.keys.insert(
                     actor,
                     key,
+                    p.fingerprint.as_deref(),
                     Applied {
                         replayed: true,
                         ..applied.clone()
@@ -507,29 +570,46 @@ impl<C: Clock> OwnerLoop<C> {
     ) -> Pending {
         let label = s.actor.label();
         let key = s.idempotency_key.map(|k| (label.clone(), k));
-        if let Some((actor, k)) = &key {
-            if let Some(applied) = self.keys.get(actor, k) {
-                let outcome = Outcome::Remembered(applied.clone());
+        let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&s.command));
+        if let (Some((actor, k)), Some(fp)) = (&key, &fingerprint) {
+            let remembered = match self.keys.lookup(actor, k, fp) {
+                idempotency::Lookup::Same(applied) => Some(Outcome::Remembered(applied.clone())),
+                idempotency::Lookup::Reused => {
+                    Some(Outcome::Refused(refuse::idempotency_key_reused()))
+                }
+                idempotency::Lookup::Fresh => {
+                    // The same key earlier in this very batch (a double tap).
+                    batch
+                        .iter()
+                        .position(|p| {
+                            p.key.as_ref() == key.as_ref()
+                                && matches!(p.outcome, Outcome::Applied(..))
+                        })
+                        .map(|j| {
+                            if batch[j].fingerprint == fingerprint {
+                                Outcome::SameAs(j)
+                            } else {
+                                Outcome::Refused(refuse::idempotency_key_reused())
+                            }
+                        })
+                }
+            };
+            if let Some(outcome) = remembered {
                 return Pending {
                     reply: Some(reply),
                     outcome,
                     at_ms: now,
                     key,
-                };
-            }
-            // The same key earlier in this very batch (a double tap).
-            if let Some(j) = batch.iter().position(|p| {
-                p.key.as_ref() == key.as_ref() && matches!(p.outcome, Outcome::Applied(..))
-            }) {
-                return Pending {
-                    reply: Some(reply),
-                    outcome: Outcome::SameAs(j),
-                    at_ms: now,
-                    key,
+                    fingerprint,
                 };
             }
         }
-        let client = idempotency::journal_client(&s.client, key.as_ref().map(|(_, k)| k.as_str()));
+        let client = idempotency::journal_client(
+            &s.client,
+            key.as_ref()
+                .map(|(_, k)| k.as_str())
+                .zip(fingerprint.as_deref()),
+        );
         let capture = self.outbox;
         let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
             super::outbox::apply(&mut self.hall, &s.actor, &s.command, now, capture)
@@ -546,6 +626,7 @@ impl<C: Clock> OwnerLoop<C> {
                 outcome: Outcome::Applied(staged.len(), staged.len()),
                 at_ms: now,
                 key,
+                fingerprint,
             };
         };
         let outcome = match applied {
@@ -567,6 +648,7 @@ impl<C: Clock> OwnerLoop<C> {
             outcome,
             at_ms: now,
             key,
+            fingerprint,
         }
     }
 
@@ -601,6 +683,65 @@ impl<C: Clock> OwnerLoop<C> {
 }
 
 impl<C: Clock> OwnerLoop<C> {
+    /// Applies a configuration (`reload.rs`): prepared from the journal,
+    /// committed alone, then swapped in; on any refusal or a failed commit
+    /// the hall and the configuration stay as they were.
+    fn reload(
+        &mut self,
+        journal: &mut Journal,
+        r: &mut ReloadRequest,
+    ) -> super::reload::ReloadOutcome {
+        use super::reload::{ReloadOutcome, prepare};
+        let pre = r.pre.take();
+        let prepared = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            prepare(&self.hall, journal, r.config.clone(), pre)
+        })) {
+            Ok(Ok(p)) => p,
+            Ok(Err(outcome)) => return outcome,
+            Err(_) => {
+                tracing::error!("preparing a configuration reload panicked; the hall goes on");
+                return ReloadOutcome::Refused {
+                    reasons: vec!["an internal error stopped the reload; nothing changed".into()],
+                };
+            }
+        };
+        let now = self.clock.now_ms();
+        let rows = [(now, r.actor.as_str(), r.client.as_str(), &prepared.event)];
+        let started = std::time::Instant::now();
+        let result = commit(journal, &rows, &OutboxWrites::default());
+        self.journal_metrics
+            .committed(started.elapsed(), rows.len(), result.is_ok());
+        self.journal_ok.store(result.is_ok(), Ordering::Relaxed);
+        if let Err(e) = result {
+            tracing::error!(error = %e, "config_applied not committed; the running configuration stays");
+            return ReloadOutcome::Refused {
+                reasons: vec![format!(
+                    "the journal could not commit config_applied ({e}); nothing changed"
+                )],
+            };
+        }
+        let seq = journal.last_seq();
+        let mut hall = prepared.hall;
+        hall.evolve(&prepared.event, now);
+        self.hall = hall;
+        self.keys = prepared.keys;
+        r.live.set(r.config.clone());
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(Arc::new(Published {
+                seq,
+                at_ms: now,
+                actor: r.actor.clone(),
+                client: r.client.clone(),
+                event: prepared.event,
+            }));
+        }
+        ReloadOutcome::Applied {
+            sha256: r.config.source_sha256.clone(),
+            seq,
+            changes: prepared.changes,
+        }
+    }
+
     /// The batch's outbox writes: an entry per captured rating (its id is
     /// the seq its event gets in this commit) and the acknowledgements.
     fn outbox_writes(

@@ -19,13 +19,37 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Print what the simulated devices show and say (the demo's default).
     pub print_sim: bool,
+    /// The file to re-read on SIGHUP or `POST /api/v1/config/reload`;
+    /// `None` for the embedded demo hall (a reload is refused).
+    pub reload: Option<super::reload::ReloadSource>,
 }
 
 /// How often the owner re-checks the calendar (day roll-over, sessions).
 const CALENDAR_TICK: Duration = Duration::from_secs(1);
 
+/// A connection must send its first request's headers within this, and an
+/// open connection the next request's headers too (hyper's own default,
+/// which axum-server turns off): a client that connects and says nothing,
+/// stops half-way through its headers or sits idle is disconnected, so
+/// such connections cannot pile up. A body that stops coming is the API's
+/// request timeout (`api::REQUEST_TIMEOUT`). Checked by
+/// `tests/security_daemon.rs`.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Applies [`HEADER_READ_TIMEOUT`] to a server, HTTP or HTTPS.
+fn cut_off_slow_clients<A: axum_server::Address, Acc>(
+    server: axum_server::Server<A, Acc>,
+) -> axum_server::Server<A, Acc> {
+    let mut server = server.first_request_timeout(HEADER_READ_TIMEOUT);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    server
+}
+
 pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&opts.data_dir)
+    super::create_data_dir(&opts.data_dir)
         .with_context(|| format!("creating data directory {}", opts.data_dir.display()))?;
     // One writer per data directory, held until this function returns (`lock.rs`).
     let _data_lock = super::lock::acquire(&opts.data_dir, "serve")?;
@@ -90,6 +114,15 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     .await
     .context("starting the alert monitor")?;
     state = state.with_alerts(monitor);
+    // Reload (SIGHUP or the API): one shared path, `reload.rs`.
+    let reloader = Arc::new(super::reload::Reloader::new(
+        opts.reload.clone(),
+        handle.clone(),
+        state.config.clone(),
+        journal_path.clone(),
+    ));
+    state = state.with_reload(reloader.clone());
+    let hangups = on_sighup(reloader);
     // Wait estimates by look-ahead, off the owner thread (`forecast::runner`).
     state = state.with_forecast(crate::forecast::runner::spawn(
         handle.clone(),
@@ -138,13 +171,13 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     });
     match tls {
         Some(tls) => {
-            axum_server::from_tcp_rustls(listener, tls)?
+            cut_off_slow_clients(axum_server::from_tcp_rustls(listener, tls)?)
                 .handle(server_handle)
                 .serve(app)
                 .await
         }
         None => {
-            axum_server::from_tcp(listener)?
+            cut_off_slow_clients(axum_server::from_tcp(listener)?)
                 .handle(server_handle)
                 .serve(app)
                 .await
@@ -154,6 +187,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     tracing::info!("stopping: committing what is queued");
     ticker.abort();
+    hangups.abort();
     if let Some(p) = &pusher {
         p.task.abort();
     }
@@ -224,6 +258,27 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             _ = term => {},
         }
     }
+}
+
+/// Reloads the configuration on each SIGHUP (`systemctl reload hallq`).
+fn on_sighup(reloader: Arc<super::reload::Reloader>) -> tokio::task::JoinHandle<()> {
+    #[cfg(unix)]
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        match hup {
+            Ok(mut hup) => {
+                while hup.recv().await.is_some() {
+                    reloader.reload("sighup", "system", "sighup").await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGHUP cannot be handled; reload only through the API")
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = reloader;
+    })
 }
 
 /// The demo hall's documented credentials, so a new user can try every role.

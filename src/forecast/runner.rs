@@ -180,7 +180,29 @@ async fn run(hall: HallHandle, config: Arc<Config>, journal_path: PathBuf, out: 
         match tokio::time::timeout(wait, events.recv()).await {
             Err(_) => {} // time for a look-ahead
             Ok(Ok(p)) => {
-                if p.seq > seen {
+                if p.seq > seen && matches!(p.event, Event::ConfigApplied { .. }) {
+                    // A reload (`daemon/reload.rs`): learn again under the
+                    // configuration the hall now has (services, defaults).
+                    let Ok(config) = hall.query(|h, _| h.config().clone()).await else {
+                        return; // the owner stopped
+                    };
+                    let path = journal_path.clone();
+                    let retrained = tokio::task::spawn_blocking(move || {
+                        let reader = JournalReader::open(&path)?;
+                        train_from_journal(config, &reader, SystemClock.now_ms(), TRAIN_DAYS)
+                    })
+                    .await;
+                    if let Ok(Ok((m, last))) = retrained {
+                        model = m;
+                        seen = last.max(p.seq);
+                    } else {
+                        tracing::warn!(
+                            "forecast: retraining after a reload failed; keeping the model"
+                        );
+                        seen = p.seq;
+                    }
+                    dirty = true;
+                } else if p.seq > seen {
                     model.observe(&p.event, p.at_ms);
                     seen = p.seq;
                     dirty = true;

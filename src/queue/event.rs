@@ -15,10 +15,15 @@ use super::types::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// The daemon started with this configuration (recorded when it changes).
+    /// The daemon started with this configuration (recorded when it
+    /// changes), or a reload applied it (`daemon/reload.rs`).
     ConfigApplied {
         sha256: String,
         source: String,
+        /// What a reload changed, in words (`service "tax" name: "…" → "…"`);
+        /// empty at start-up, and in journals written before reloads existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<String>,
     },
     DayOpened {
         date: NaiveDate,

@@ -363,4 +363,13 @@ pub mod refuse {
             format!("service \"{id}\" is listed twice"),
         )
     }
+    /// An `Idempotency-Key` sent again with a different request (the owner's
+    /// check, not the core's; listed here with every other code).
+    pub fn idempotency_key_reused() -> Refusal {
+        Refusal::new(
+            "idempotency_key_reused",
+            "该请求标识（Idempotency-Key）已用于另一个请求，本次未执行；请为新请求换用新的标识",
+            "this Idempotency-Key was already used for a different request, so this one was not applied; send a new key with each new request",
+        )
+    }
 }

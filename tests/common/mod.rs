@@ -5,6 +5,8 @@
 //! Server-Sent Events chunk by chunk.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +22,9 @@ use hallq::queue::{Actor, Command};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+/// The real binary as a child process (`hallq serve`, SIGKILL, `hallq verify`).
+pub mod process;
 
 /// How long any single request may take before the test fails.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -738,4 +743,91 @@ fn parse_block(block: &str) -> Option<Sse> {
         event,
         data: data.join("\n"),
     })
+}
+
+// --- the real binary ---------------------------------------------------------
+
+/// `hallq serve` of the demo hall — the real binary, simulated buses quiet —
+/// in a fresh data directory, its logs (stderr) written to a file so a test
+/// can read them after it stops. Killed on drop.
+pub struct Hallq {
+    pub addr: SocketAddr,
+    pub child: tokio::process::Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Hallq {
+    /// `hallq GLOBAL… serve --quiet-sim --listen 127.0.0.1:0 --data DIR/data`,
+    /// with `env` added (systemd's and `RUST_LOG` removed); returns once it
+    /// printed the address it listens on.
+    pub async fn serve_demo(global: &[&str], env: &[(&str, &str)]) -> Hallq {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = std::fs::File::create(dir.path().join("stderr.log")).expect("log file");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"));
+        cmd.args(global)
+            .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("data"))
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn hallq");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("stdout") {
+                if let Some(a) = line.strip_prefix("hallq listening on http://") {
+                    return a.trim().parse::<SocketAddr>().expect("address");
+                }
+            }
+            panic!("hallq exited without printing its address")
+        })
+        .await
+        .expect("hallq printed its address in time");
+        // Keep draining stdout so the pipe never fills.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Hallq { addr, child, dir }
+    }
+
+    /// The data directory (journal, accounts, person key).
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Signs in over HTTP with the demo password; returns the token.
+    pub async fn token(&self, account: &str) -> String {
+        let r = send(
+            self.addr,
+            Req::new("POST", "/api/v1/sessions")
+                .json(&serde_json::json!({"account": account, "password": "demo"})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "sign-in {account}: {}", r.text());
+        r.json()["token"].as_str().expect("token").to_string()
+    }
+
+    /// SIGTERM, wait for a clean exit, and return everything it logged.
+    pub async fn stop(mut self) -> String {
+        let pid = self.child.id().expect("still running").to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -TERM {pid}");
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("hallq stopped within 60 s of SIGTERM")
+            .expect("wait");
+        let logs = std::fs::read_to_string(self.dir.path().join("stderr.log")).expect("logs");
+        assert!(
+            status.success(),
+            "hallq exit status {status}; logs:\n{logs}"
+        );
+        logs
+    }
 }

@@ -106,7 +106,7 @@ impl Hub {
         buses: Vec<Arc<BusShared>>,
         now_ms: NowFn,
     ) -> Result<Hub, SubmitError> {
-        let (hall, seq) = handle.query(|hall, seq| (hall.clone(), seq)).await?;
+        let (hall, seq) = replica(&handle).await?;
         for d in &devices {
             if let DeviceProfile::Syn6288(p) = &d.profile {
                 voice_for(&buses[d.place.bus], p.repeat);
@@ -120,9 +120,9 @@ impl Hub {
             devices,
             buses,
             now_ms,
+            recent: recent_calls(&hall),
             hall,
             seq,
-            recent: RecentCalls::default(),
             messages: HashMap::new(),
             prompted: HashMap::new(),
             closing: HashSet::new(),
@@ -148,6 +148,13 @@ impl Hub {
                             batch.push(p);
                         }
                         self.take_in(&batch);
+                        // A reload swapped the owner's hall (`daemon/reload.rs`):
+                        // take the new one, with its configuration (zones, names).
+                        if batch.iter().any(|p| matches!(p.event, Event::ConfigApplied { .. }))
+                            && self.refetch().await.is_err()
+                        {
+                            return;
+                        }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         if self.refetch().await.is_err() {
@@ -163,7 +170,10 @@ impl Hub {
     }
 
     async fn refetch(&mut self) -> Result<(), SubmitError> {
-        let (hall, seq) = self.handle.query(|hall, seq| (hall.clone(), seq)).await?;
+        let (hall, seq) = replica(&self.handle).await?;
+        self.config = hall.config().clone();
+        // Events were missed: the calls too.
+        self.recent = recent_calls(&hall);
         self.hall = hall;
         self.seq = seq;
         self.reconcile(&HashSet::new());
@@ -523,6 +533,42 @@ impl Hub {
         self.reconcile(&HashSet::new());
         text.to_string()
     }
+}
+
+/// The hall as of a commit that includes what the calendar made due by
+/// now. The owner answers a batch's queries *before* it applies the
+/// calendar (the day's end and sweep, the opening, sessions) and commits:
+/// a replica fetched by the first message after a start is yesterday's
+/// hall on a cold morning, and its calls went to the devices until the
+/// sweep's events arrived. The first query makes the owner run a batch,
+/// calendar included; the second is sent once the first is answered, so it
+/// is taken in a later batch, after that commit (whose events, also on the
+/// broadcast, are then skipped by their seq).
+async fn replica(handle: &HallHandle) -> Result<(Hall, u64), SubmitError> {
+    handle.query(|_, _| ()).await?;
+    handle.query(|hall, seq| (hall.clone(), seq)).await
+}
+
+/// The zones' recent calls as the hall remembers them: its tally of the
+/// day's last calls (`queue::tally`, rebuilt by replay), oldest first into
+/// [`RecentCalls`] so the newest ends on top. A restart during the day
+/// keeps the boards' calls; before a day opens and once it has ended there
+/// are none (the tally is cleared when the next day opens, the boards when
+/// a day ends).
+fn recent_calls(hall: &Hall) -> RecentCalls {
+    let mut recent = RecentCalls::default();
+    let state = hall.state();
+    if state.day.is_none() || state.day_ended {
+        return recent;
+    }
+    for call in state.tally.recent_calls.iter().rev() {
+        let number = hall.ticket(call.ticket).map(|t| t.number.clone());
+        let zone = hall.config().window(call.window).map(|w| w.zone.clone());
+        if let (Some(number), Some(zone)) = (number, zone) {
+            recent.record(&zone, BoardCall::new(number, call.window));
+        }
+    }
+    recent
 }
 
 fn timeout_ms(seconds: u32) -> Millis {
