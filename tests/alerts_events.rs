@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "Alerts-Test-Pass-9";
 const NEW_PASSWORD: &str = "Alerts-Test-Pass-10";
@@ -21,34 +20,20 @@ const WAIT: Duration = Duration::from_secs(20);
 
 struct Daemon {
     addr: std::net::SocketAddr,
-    child: tokio::process::Child,
+    process: daemon::Daemon,
 }
 
 async fn serve(config: &std::path::Path, data: &std::path::Path) -> Daemon {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--bus"])
+    let mut cmd = daemon::serve_cmd(data);
+    cmd.args(["--quiet-sim", "--bus"])
         .arg(format!("{DEAD_BUS}=/nonexistent/hallq-alerts-test-tty"))
         .arg("--config")
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse::<std::net::SocketAddr>().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
-    Daemon { addr, child }
+        .arg(config);
+    let process = start_daemon(cmd, daemon::Log::Null, Duration::from_secs(30)).await;
+    Daemon {
+        addr: process.addr,
+        process,
+    }
 }
 
 impl Daemon {
@@ -109,24 +94,9 @@ async fn a_long_pause_and_an_offline_device_are_raised_and_cleared_on_the_stream
     .unwrap();
     let data = dir.path().join("data");
     // Not the embedded demo: its accounts have no password until one is set.
-    let mut passwd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["passwd", "manager", "--config"])
-        .arg(&config)
-        .arg("--data")
-        .arg(&data)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn hallq passwd");
-    let mut stdin = passwd.stdin.take().unwrap();
-    stdin
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    assert!(passwd.wait().await.unwrap().success(), "hallq passwd");
+    daemon::passwd(&config, &data, "manager", PASSWORD);
 
-    let mut d = serve(&config, &data).await;
+    let d = serve(&config, &data).await;
     let r = d
         .send(
             "POST",
@@ -238,7 +208,7 @@ async fn a_long_pause_and_an_offline_device_are_raised_and_cleared_on_the_stream
     );
 
     // A restart raises what still holds at once, with when it began.
-    d.child.kill().await.unwrap();
+    d.process.kill();
     drop(st);
     drop(screen);
     let d = serve(&config, &data).await;

@@ -30,14 +30,13 @@
 //! Set `HALLQ_CRASH_SEED` to replay a schedule; the seed is printed.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -48,6 +47,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use common::daemon::{DAEMON_WAIT, Daemon, Log, serve_cmd, verify};
 use hallq::accounts::{Accounts, HashCost};
 use hallq::config::{Config, DEMO_HALL_TOML, Role};
 use hallq::daemon::clock::{Clock, SystemClock};
@@ -154,77 +154,19 @@ fn provision(config: Arc<Config>, data: &Path, accounts: &[String]) {
 
 // --- the daemon process ---------------------------------------------------
 
-struct Daemon {
-    child: Child,
-    /// Kept open so the daemon never writes to a closed pipe.
-    stdout: BufReader<ChildStdout>,
-}
-
 struct Paths {
-    bin: PathBuf,
     config: PathBuf,
     data: PathBuf,
     log: PathBuf,
 }
 
 impl Paths {
+    /// `hallq serve --config CONFIG` at `RUST_LOG=warn`, its log appended to
+    /// `log`; not yet listening ([`Daemon::listening`]).
     fn spawn(&self) -> Daemon {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log file");
-        let mut child = Command::new(&self.bin)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .arg("--data")
-            .arg(&self.data)
-            .arg("--config")
-            .arg(&self.config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("spawn hallq serve");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        Daemon { child, stdout }
-    }
-
-    fn log_tail(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut text);
-        }
-        let start = text.len().saturating_sub(4_000);
-        let start = (start..text.len())
-            .find(|&i| text.is_char_boundary(i))
-            .unwrap_or(text.len());
-        text[start..].to_string()
-    }
-}
-
-impl Daemon {
-    /// Waits for `hallq listening on http://ADDR`.
-    fn listening(&mut self, paths: &Paths) -> SocketAddr {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self.stdout.read_line(&mut line).expect("read stdout");
-            assert!(
-                n > 0,
-                "hallq serve exited before listening; log:\n{}",
-                paths.log_tail()
-            );
-            if let Some(addr) = line.trim().strip_prefix("hallq listening on http://") {
-                return addr.parse().expect("listen address");
-            }
-        }
-    }
-
-    /// SIGKILL: the power cut.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
+        let mut cmd = serve_cmd(&self.data);
+        cmd.arg("--config").arg(&self.config);
+        Daemon::spawn(cmd, Log::File(self.log.clone()))
     }
 }
 
@@ -371,6 +313,8 @@ fn code(reply: &Reply) -> &str {
 #[derive(Clone)]
 struct IssueAck {
     key: String,
+    /// The service asked for: a resend must be the same request.
+    service: String,
     id: u64,
     number: String,
     attempts: u32,
@@ -447,6 +391,7 @@ async fn kiosk(
                 };
                 shared.issues.lock().unwrap().push(IssueAck {
                     key,
+                    service: service.to_string(),
                     id,
                     number: number.to_string(),
                     attempts,
@@ -755,7 +700,6 @@ fn sigkill_over_http_loses_nothing_answered() {
 
     let tmp = tempfile::tempdir().expect("tempdir");
     let paths = Paths {
-        bin: PathBuf::from(env!("CARGO_BIN_EXE_hallq")),
         config: write_config(tmp.path()),
         data: tmp.path().join("data"),
         log: tmp.path().join("hallq.log"),
@@ -818,7 +762,7 @@ fn sigkill_over_http_loses_nothing_answered() {
     // First start: sign the counters in (sessions are durable and survive
     // every restart that follows).
     let mut first = paths.spawn();
-    let addr = first.listening(&paths);
+    let addr = first.listening(DAEMON_WAIT);
     addr_tx.send_replace(Some(addr));
     let mut daemon = Some(first);
     let tokens: Vec<String> = runtime.block_on(async {
@@ -872,7 +816,7 @@ fn sigkill_over_http_loses_nothing_answered() {
                 // Cut the power while it replays / opens the store.
                 std::thread::sleep(rng.range_ms(20, 400));
             } else {
-                let addr = running.listening(&paths);
+                let addr = running.listening(DAEMON_WAIT);
                 addr_tx.send_replace(Some(addr));
             }
         }
@@ -900,7 +844,7 @@ fn sigkill_over_http_loses_nothing_answered() {
 
     // Back up for good: let every client finish what it started, then stop.
     let mut daemon = paths.spawn();
-    let addr = daemon.listening(&paths);
+    let addr = daemon.listening(DAEMON_WAIT);
     addr_tx.send_replace(Some(addr));
     shared.stop.store(true, Ordering::SeqCst);
     runtime.block_on(async {
@@ -922,7 +866,7 @@ fn sigkill_over_http_loses_nothing_answered() {
         let mut client = Client::new(addr_rx.clone(), faults.clone());
         let mut resent = 0;
         for ack in issues.iter().step_by((issues.len() / 60).max(1)) {
-            let body = json!({ "service": services[0] });
+            let body = json!({ "service": ack.service });
             let (reply, _) = client
                 .request(
                     Method::POST,
@@ -983,12 +927,7 @@ fn sigkill_over_http_loses_nothing_answered() {
     daemon.kill();
     check_files("at the end", &config, &journal_path, &mut facts, &shared);
 
-    let verify = Command::new(&paths.bin)
-        .arg("verify")
-        .arg("--data")
-        .arg(&paths.data)
-        .output()
-        .expect("run hallq verify");
+    let verify = verify(&paths.data);
     assert!(
         verify.status.success(),
         "hallq verify failed:\n{}{}",

@@ -1277,27 +1277,14 @@ async fn openapi_lists_healthz_too() {
 /// serves the demo hall, and a sign-in and an issue work end to end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_the_demo_hall() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse::<std::net::SocketAddr>().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
+    let d = start_daemon(
+        daemon::serve_cmd(dir.path()),
+        daemon::Log::Null,
+        Duration::from_secs(30),
+    )
+    .await;
+    let addr = d.addr;
     let r = send(addr, Req::new("GET", "/healthz")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let r = send(
@@ -1328,16 +1315,7 @@ async fn the_binary_serves_the_demo_hall() {
     .await;
     assert_eq!(r.json()["ticket"]["number"], "K001");
     // SIGTERM: a clean stop.
-    let pid = child.id().expect("pid");
-    let _ = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
-        .await
-        .expect("stops on SIGTERM")
-        .expect("wait");
-    assert!(status.success(), "{status}");
+    stop_daemon(d, Duration::from_secs(20)).await;
 }
 
 /// Kiosks and counters at once over HTTP: no number is issued twice, and no

@@ -617,26 +617,10 @@ async fn a_scrape_over_a_thousand_tickets_parses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_real_daemon_shows_its_devices_and_alerts() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr: std::net::SocketAddr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
+    let mut cmd = daemon::serve_cmd(dir.path());
+    cmd.arg("--quiet-sim");
+    let d = start_daemon(cmd, daemon::Log::Null, Duration::from_secs(60)).await;
+    let addr = d.addr;
     let r = send(
         addr,
         Req::new("POST", "/api/v1/sessions")

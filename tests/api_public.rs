@@ -472,28 +472,12 @@ async fn the_announcement_is_spoken_where_espeak_ng_is() {
 /// The real binary with `HALLQ_ESPEAK` pointing nowhere: the chime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_espeak_ng_the_announcement_is_a_chime() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .env("HALLQ_ESPEAK", "/nonexistent/espeak-ng")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse::<std::net::SocketAddr>().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
+    let mut cmd = daemon::serve_cmd(dir.path());
+    cmd.arg("--quiet-sim")
+        .env("HALLQ_ESPEAK", "/nonexistent/espeak-ng");
+    let d = start_daemon(cmd, daemon::Log::Null, Duration::from_secs(30)).await;
+    let addr = d.addr;
     let r = send(
         addr,
         Req::new("GET", "/api/v1/announcements/audio?ticket=K001&window=1").auth(Some(DISPLAY)),
@@ -506,5 +490,5 @@ async fn without_espeak_ng_the_announcement_is_a_chime() {
     assert_eq!(&r.body[36..40], b"data", "the plain 44-byte header");
     assert_eq!(data, r.body.len() - 44);
     assert_eq!(r.body, hallq::api::audio::chime());
-    let _ = child.kill().await;
+    drop(d);
 }

@@ -9,40 +9,18 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt;
 
 /// `hallq serve` on the demo hall (its buses are simulated).
 struct Daemon {
     addr: std::net::SocketAddr,
-    _child: tokio::process::Child,
-    _dir: tempfile::TempDir,
+    hallq: Hallq,
 }
 
 async fn serve_demo() -> Daemon {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse::<std::net::SocketAddr>().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
+    let hallq = Hallq::serve_demo_within(&[], &[], Duration::from_secs(30)).await;
     Daemon {
-        addr,
-        _child: child,
-        _dir: dir,
+        addr: hallq.addr,
+        hallq,
     }
 }
 
@@ -60,15 +38,7 @@ impl Daemon {
     }
 
     async fn token(&self, account: &str) -> String {
-        let r = self
-            .post(
-                "/api/v1/sessions",
-                "",
-                Some(json!({"account": account, "password": "demo"})),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["token"].as_str().unwrap().to_string()
+        self.hallq.token(account).await
     }
 
     /// Polls `GET path` until `done` holds, for up to `wait`.

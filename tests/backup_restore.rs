@@ -14,12 +14,15 @@
 //!   is touched.
 //! - `[backup]` configuration errors name the field and the line.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::Output;
 use std::time::{Duration, Instant};
+
+use common::daemon::{DAEMON_WAIT, Daemon, Log, hallq, serve_cmd};
 
 use serde_json::{Value, json};
 
@@ -34,56 +37,11 @@ const PASSWORD: &str = "backup-Drill-pw-1357";
 
 // --- processes --------------------------------------------------------------
 
-struct Daemon {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn hallq() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hallq"));
-    c.env("RUST_LOG", "warn");
-    c
-}
-
+/// `hallq serve --quiet-sim --config CONFIG` at `RUST_LOG=warn`, no log.
 fn serve(config: &Path, data: &Path) -> Daemon {
-    let mut child = hallq()
-        .args([
-            "serve",
-            "--quiet-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-        ])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hallq serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && let Some(a) = line.strip_prefix("hallq listening on http://") {
-                let _ = tx.send(a.parse::<SocketAddr>().expect("address"));
-                sent = true;
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("hallq serve printed its address");
-    Daemon { child, addr }
+    let mut cmd = serve_cmd(data);
+    cmd.arg("--quiet-sim").arg("--config").arg(config);
+    Daemon::start(cmd, Log::Null, DAEMON_WAIT)
 }
 
 fn run(args: &[&str], data: &Path) -> Output {
@@ -100,17 +58,7 @@ fn text(b: &[u8]) -> String {
 }
 
 fn passwd(config: &Path, data: &Path, account: &str) {
-    let mut child = hallq()
-        .args(["passwd", account, "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn hallq passwd");
-    writeln!(child.stdin.take().expect("stdin"), "{FIRST_PASSWORD}").expect("write");
-    assert!(child.wait().expect("wait").success(), "hallq passwd");
+    common::daemon::passwd(config, data, account, FIRST_PASSWORD);
 }
 
 // --- a small HTTP/1.1 client (Connection: close) ------------------------------

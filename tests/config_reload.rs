@@ -18,7 +18,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::daemon::{Daemon, hallq, passwd};
+use common::daemon::{DAEMON_WAIT, Daemon, Log, passwd, serve_cmd, verify};
 use common::{DISPLAY, KIOSK, Req, Resp, send};
 use hallq::daemon::JOURNAL_FILE;
 use hallq::journal::JournalReader;
@@ -182,12 +182,23 @@ impl Hall {
     }
 
     fn serve(&self) -> Daemon {
-        Daemon::serve(Some(&self.config), &self.data)
+        serve(Some(&self.config), &self.data)
     }
 
     fn journal(&self) -> PathBuf {
         self.data.join(JOURNAL_FILE)
     }
+}
+
+/// `hallq serve --quiet-sim [--config FILE]` at `RUST_LOG=info`, its log
+/// kept (the tests read it).
+fn serve(config: Option<&Path>, data: &Path) -> Daemon {
+    let mut cmd = serve_cmd(data);
+    cmd.arg("--quiet-sim").env("RUST_LOG", "info");
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    Daemon::start(cmd, Log::Keep, DAEMON_WAIT)
 }
 
 fn head(journal: &Path) -> u64 {
@@ -444,11 +455,7 @@ async fn sighup_applies_live_changes_and_refuses_everything_else_whole() {
     // A restart gives the same hall and records nothing new.
     let live = fingerprint(addr, &manager).await;
     d.stop();
-    let verify = hallq()
-        .args(["verify", "--data"])
-        .arg(&hall.data)
-        .output()
-        .expect("hallq verify");
+    let verify = verify(&hall.data);
     assert!(
         verify.status.success(),
         "{}",
@@ -559,7 +566,7 @@ async fn the_api_reloads_for_admins_only_and_keeps_tickets_issued_meanwhile() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_hall_refuses_a_reload_and_keeps_running() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut d = Daemon::serve(None, dir.path());
+    let mut d = serve(None, dir.path());
     let r = send(
         d.addr,
         Req::new("POST", "/api/v1/sessions").json(&json!({"account": "admin", "password": "demo"})),

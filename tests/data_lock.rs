@@ -3,57 +3,26 @@
 //! the holder's pid; read-only commands still work beside the daemon; and
 //! after a SIGKILL (the kernel drops the flock) a new daemon starts.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Daemon {
-    child: Child,
-    addr: SocketAddr,
-}
+use common::daemon::{self, DAEMON_WAIT, Daemon, Log};
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `hallq serve --quiet-sim` on `data` at `RUST_LOG=warn`.
 fn serve_cmd(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hallq"));
-    c.args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("RUST_LOG", "warn");
+    let mut c = daemon::serve_cmd(data);
+    c.arg("--quiet-sim");
     c
 }
 
 /// Starts `hallq serve` on `data` and waits for its address.
 fn serve(data: &Path) -> Daemon {
-    let mut child = serve_cmd(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hallq serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && let Some(a) = line.strip_prefix("hallq listening on http://") {
-                let _ = tx.send(a.parse::<SocketAddr>().expect("address"));
-                sent = true;
-            }
-            // Keep draining so the daemon never blocks on a full pipe.
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("hallq serve printed its address");
-    Daemon { child, addr }
+    Daemon::start(serve_cmd(data), Log::Null, DAEMON_WAIT)
 }
 
 fn healthz(addr: SocketAddr) -> String {
@@ -122,11 +91,7 @@ fn a_second_daemon_on_the_same_data_directory_is_refused_until_the_first_dies() 
     );
 
     // Read-only commands need no lock.
-    let verify = Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["verify", "--data"])
-        .arg(&data)
-        .output()
-        .expect("hallq verify");
+    let verify = daemon::verify(&data);
     assert!(
         verify.status.success(),
         "verify beside a running daemon: {}",

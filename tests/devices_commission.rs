@@ -3,9 +3,10 @@
 //! (list, test pattern, set-address) against the simulator, and
 //! `hallq serve --bus NAME=PATH` driving a bus on another process's PTY.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -127,17 +128,11 @@ async fn devices_list_test_and_set_address_through_the_simulator() {
     assert!(sim.find("floor1", Some(12)).is_none());
 }
 
+/// `hallq serve`, killed when dropped (before its directory goes).
 struct Daemon {
-    child: Child,
+    _process: common::daemon::Daemon,
     addr: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
@@ -164,23 +159,15 @@ async fn serve_with_bus_override_drives_a_bus_on_another_port() {
     let sim = SimHall::start(SimSpec::from_config(&config)).unwrap();
     let path = sim.port_path("floor1").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Process::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--quiet-sim", "--data"])
-        .arg(dir.path())
+    let mut cmd = common::daemon::serve_cmd(dir.path());
+    cmd.arg("--quiet-sim")
         .arg("--bus")
-        .arg(format!("floor1={path}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line.trim().rsplit("://").next().unwrap().to_string();
+        .arg(format!("floor1={path}"));
+    let process =
+        common::daemon::Daemon::start(cmd, common::daemon::Log::Null, common::daemon::DAEMON_WAIT);
     let d = Daemon {
-        child,
-        addr,
+        addr: process.addr.to_string(),
+        _process: process,
         _dir: dir,
     };
     let a = d.addr.clone();

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{DISPLAY, KIOSK, Req, Resp, send};
+use common::{DISPLAY, KIOSK, Req, Resp, daemon, send, start_daemon};
 use hallq::journal::JournalReader;
 use hallq::journal::outbox::OutboxReader;
 use serde_json::{Value, json};
@@ -160,55 +160,21 @@ async fn serve_one(stream: TcpStream, log: Shared) {
 
 struct Daemon {
     addr: std::net::SocketAddr,
-    child: tokio::process::Child,
+    process: daemon::Daemon,
 }
 
 async fn spawn_daemon(config: &Path, data: &Path) -> Daemon {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args([
-            "serve",
-            "--quiet-sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--config",
-        ])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn hallq");
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.expect("stdout") {
-            if let Some(url) = line.strip_prefix("hallq listening on http://") {
-                return url.parse::<std::net::SocketAddr>().expect("address");
-            }
-        }
-        panic!("hallq exited without printing its address")
-    })
-    .await
-    .expect("hallq printed its address in time");
-    // Keep draining stdout so the daemon never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Daemon { addr, child }
+    let mut cmd = daemon::serve_cmd(data);
+    cmd.arg("--quiet-sim").arg("--config").arg(config);
+    let process = start_daemon(cmd, daemon::Log::Null, Duration::from_secs(120)).await;
+    Daemon {
+        addr: process.addr,
+        process,
+    }
 }
 
 fn set_password(config: &Path, data: &Path, account: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["passwd", account, "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn hallq passwd");
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}-old").unwrap();
-    assert!(child.wait().unwrap().success(), "hallq passwd {account}");
+    daemon::passwd(config, data, account, &format!("{PASSWORD}-old"));
 }
 
 impl Daemon {
@@ -335,9 +301,8 @@ impl Daemon {
         }
     }
 
-    async fn kill(mut self) {
-        self.child.start_kill().expect("SIGKILL");
-        let _ = self.child.wait().await;
+    async fn kill(self) {
+        self.process.kill();
     }
 }
 

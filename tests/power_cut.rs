@@ -52,8 +52,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::process::{self, try_send};
-use common::{KIOSK, Req};
+use common::daemon::{self, Daemon, Log};
+use common::{KIOSK, Req, try_send};
 use hallq::config::{Config, DEMO_HALL_TOML};
 use hallq::daemon::backups;
 use hallq::daemon::idempotency::split_client;
@@ -73,6 +73,14 @@ const REQUEST_WAIT: Duration = Duration::from_secs(10);
 const START_WAIT: Duration = Duration::from_secs(60);
 /// Acknowledged requests re-sent after each restart.
 const RESENDS_PER_ROUND: usize = 6;
+
+/// `hallq serve --quiet-sim EXTRA…` at `RUST_LOG=warn`, its log appended to
+/// `log`.
+fn serve(data: &Path, extra: &[&str], log: &Path) -> Daemon {
+    let mut cmd = daemon::serve_cmd(data);
+    cmd.arg("--quiet-sim").args(extra);
+    Daemon::start(cmd, Log::File(log.to_path_buf()), START_WAIT)
+}
 
 // --- operations and what they were answered ------------------------------------
 
@@ -760,7 +768,7 @@ fn power_cut_during_a_busy_day_loses_no_acknowledged_operation() {
         .build()
         .expect("runtime");
     let counts = Arc::new(Counts::default());
-    let start = || process::serve(&data, &["--quiet-sim"], Some(&log), START_WAIT);
+    let start = || serve(&data, &[], &log);
 
     // Sessions are durable: sign in once, before the first cut.
     let first = start();
@@ -831,7 +839,7 @@ fn power_cut_during_a_busy_day_loses_no_acknowledged_operation() {
         ops.extend(round_ops);
 
         let what = format!("after kill {} at {kill_at:?} (seed {seed})", round + 1);
-        let out = process::verify(&data);
+        let out = daemon::verify(&data);
         assert!(
             out.status.success(),
             "{what}: hallq verify failed:\n{}{}",
@@ -992,14 +1000,7 @@ fn power_cut_during_scheduled_backups_leaves_no_partial_set_looking_complete() {
         .collect();
     let log = tmp.path().join("hallq.log");
     let config_arg = config_path.to_str().expect("utf-8 path");
-    let start = || {
-        process::serve(
-            &data,
-            &["--quiet-sim", "--config", config_arg],
-            Some(&log),
-            START_WAIT,
-        )
-    };
+    let start = || serve(&data, &["--config", config_arg], &log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -1045,7 +1046,7 @@ fn power_cut_during_scheduled_backups_leaves_no_partial_set_looking_complete() {
             all
         }));
         let what = format!("backup round {round}, kill at {kill_at:?} (seed {seed})");
-        let out = process::verify(&data);
+        let out = daemon::verify(&data);
         assert!(
             out.status.success(),
             "{what}: hallq verify failed:\n{}{}",
@@ -1065,7 +1066,7 @@ fn power_cut_during_scheduled_backups_leaves_no_partial_set_looking_complete() {
         .pop()
         .expect("a set");
     let fresh = tmp.path().join("restored");
-    let out = std::process::Command::new(process::bin())
+    let out = daemon::hallq()
         .arg("restore")
         .arg(&newest)
         .arg("--data")
@@ -1079,7 +1080,7 @@ fn power_cut_during_scheduled_backups_leaves_no_partial_set_looking_complete() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        process::verify(&fresh).status.success(),
+        daemon::verify(&fresh).status.success(),
         "the restored journal verifies"
     );
     eprintln!(

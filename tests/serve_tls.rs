@@ -1,42 +1,21 @@
 //! HTTPS: with `[server] tls_cert/tls_key` the daemon serves TLS (rustls),
 //! and plain HTTP on that port gets no answer.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::daemon::{DAEMON_WAIT, Daemon, Log, serve_cmd};
 
 /// Starts `hallq serve` and returns it with the address it printed.
-fn spawn(config: &std::path::Path, data: &std::path::Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn hallq");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    let url = line
-        .trim()
-        .strip_prefix("hallq listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {line}"))
-        .to_string();
-    (Server(child), url)
+fn spawn(config: &std::path::Path, data: &std::path::Path) -> (Daemon, String) {
+    let mut cmd = serve_cmd(data);
+    cmd.arg("--config").arg(config);
+    let d = Daemon::start(cmd, Log::Null, DAEMON_WAIT);
+    let url = d.url.clone();
+    (d, url)
 }
 
 #[test]
@@ -116,11 +95,9 @@ fn a_missing_certificate_stops_the_start() {
     );
     let config_path = dir.path().join("hall.toml");
     std::fs::write(&config_path, config).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hallq"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+    let out = serve_cmd(&dir.path().join("data"))
+        .arg("--config")
         .arg(&config_path)
-        .arg("--data")
-        .arg(dir.path().join("data"))
         .output()
         .unwrap();
     assert!(!out.status.success());

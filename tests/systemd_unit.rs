@@ -7,11 +7,14 @@
 //! systemd-analyze comes with Debian's `systemd` package (tests/run.sh
 //! installs it); it needs no running systemd.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
+
+use common::daemon::{Log, serve_cmd_global};
 
 const UNIT: &str = include_str!("../systemd/hallq.service");
 /// Upper bound of any one wait: only a broken daemon gets near it.
@@ -176,80 +179,42 @@ fn exec_start_flags_are_hallqs() {
 
 /// A `hallq serve` of the demo hall; killed on drop.
 struct Daemon {
-    child: Child,
+    process: common::daemon::Daemon,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Daemon {
     /// `hallq GLOBAL… serve … EXTRA…` with `env` added to a clean environment.
-    fn spawn(env: &[(&str, &str)], global: &[&str], extra: &[&str], stderr: Stdio) -> Daemon {
+    fn spawn(env: &[(&str, &str)], global: &[&str], extra: &[&str], log: Log) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("hall.toml");
         std::fs::write(&config, hallq::config::DEMO_HALL_TOML).unwrap();
-        let mut cmd = Command::new(hallq());
-        cmd.args(global)
-            .args([
-                "serve",
-                "--quiet-sim",
-                "--listen",
-                "127.0.0.1:0",
-                "--config",
-            ])
+        let mut cmd = serve_cmd_global(global, &dir.path().join("data"));
+        cmd.arg("--quiet-sim")
+            .arg("--config")
             .arg(&config)
-            .arg("--data")
-            .arg(dir.path().join("data"))
             .args(extra)
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .env_remove("JOURNAL_STREAM")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr);
+            .env_remove("RUST_LOG");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("spawn hallq");
-        Daemon { child, _dir: dir }
+        Daemon {
+            process: common::daemon::Daemon::spawn(cmd, log),
+            _dir: dir,
+        }
     }
 
     /// The address of the "hallq listening on http://…" line.
     fn address(&mut self) -> String {
-        let stdout = self.child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("hallq printed its address")
-                .expect("stdout");
-            if let Some(a) = line.strip_prefix("hallq listening on http://") {
-                break a.trim().to_string();
-            }
-        };
-        // Keep draining so the pipe never fills.
-        std::thread::spawn(move || for _ in lines {});
-        addr
+        self.process.listening(PATIENCE).to_string()
     }
 
     fn sigterm(&self) {
-        let ok = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -TERM");
+        self.process.signal("TERM");
     }
 
     fn wait_success(&mut self) {
-        let status = self.child.wait().unwrap();
+        let status = self.process.child.wait().unwrap();
         assert!(status.success(), "hallq exit status {status}");
     }
 }
@@ -289,7 +254,7 @@ fn ready_watchdog_and_stopping_over_a_path_socket() {
         ],
         &[],
         &[],
-        Stdio::null(),
+        Log::Null,
     );
     let addr = expect_ready(&mut recv);
     assert_eq!(d.address(), addr);
@@ -317,7 +282,7 @@ fn ready_and_stopping_over_an_abstract_socket_without_watchdog() {
         &[("NOTIFY_SOCKET", &format!("@{name}"))],
         &[],
         &[],
-        Stdio::null(),
+        Log::Null,
     );
     expect_ready(&mut recv);
     d.sigterm();
@@ -331,17 +296,10 @@ fn ready_and_stopping_over_an_abstract_socket_without_watchdog() {
 
 /// Runs the daemon until it listens, stops it, and returns its stderr.
 fn logs_of(global: &[&str], extra: &[&str]) -> String {
-    let mut d = Daemon::spawn(&[], global, extra, Stdio::piped());
-    let mut stderr = d.child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        stderr.read_to_string(&mut s).unwrap();
-        s
-    });
+    let mut d = Daemon::spawn(&[], global, extra, Log::Keep);
     d.address();
-    d.sigterm();
-    d.wait_success();
-    reader.join().unwrap()
+    // SIGTERM, a clean exit, and the whole of its standard error.
+    d.process.stop()
 }
 
 fn assert_json_lines(logs: &str) {
@@ -499,7 +457,12 @@ fn text_logs_leave_the_timestamp_to_journald() {
     let file = std::fs::File::create(&log).unwrap();
     let meta = file.metadata().unwrap();
     let stream = format!("{}:{}", meta.dev(), meta.ino());
-    let mut d = Daemon::spawn(&[("JOURNAL_STREAM", &stream)], &[], &[], Stdio::from(file));
+    let mut d = Daemon::spawn(
+        &[("JOURNAL_STREAM", &stream)],
+        &[],
+        &[],
+        Log::File(log.clone()),
+    );
     d.address();
     d.sigterm();
     d.wait_success();
@@ -513,10 +476,14 @@ fn text_logs_leave_the_timestamp_to_journald() {
     // The same stream variable naming another file: timestamps stay.
     let other = std::fs::File::create(dir.path().join("other.log")).unwrap();
     let log2 = dir.path().join("stderr2.log");
-    let file2 = std::fs::File::create(&log2).unwrap();
     let meta = other.metadata().unwrap();
     let stream = format!("{}:{}", meta.dev(), meta.ino());
-    let mut d = Daemon::spawn(&[("JOURNAL_STREAM", &stream)], &[], &[], Stdio::from(file2));
+    let mut d = Daemon::spawn(
+        &[("JOURNAL_STREAM", &stream)],
+        &[],
+        &[],
+        Log::File(log2.clone()),
+    );
     d.address();
     d.sigterm();
     d.wait_success();

@@ -23,9 +23,6 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// The real binary as a child process (`hallq serve`, SIGKILL, `hallq verify`).
-pub mod process;
-
 /// How long any single request may take before the test fails.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -472,6 +469,48 @@ pub async fn send(addr: SocketAddr, req: Req) -> Resp {
     send_raw(addr, &req.to_bytes(addr)).await
 }
 
+/// Sends `req` (from a given loopback address when `from` is set) and reads
+/// the whole answer; `Err` when the daemon cannot be reached, closes before
+/// a complete head, or takes longer than `wait` — what a client sees when
+/// the power is cut under its request.
+pub async fn try_send(
+    addr: SocketAddr,
+    from: Option<std::net::Ipv4Addr>,
+    req: &Req,
+    wait: Duration,
+) -> Result<Resp, String> {
+    let fut = async {
+        let mut s = match from {
+            None => TcpStream::connect(addr).await,
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4().map_err(|e| e.to_string())?;
+                socket
+                    .bind(SocketAddr::from((ip, 0)))
+                    .map_err(|e| e.to_string())?;
+                socket.connect(addr).await
+            }
+        }
+        .map_err(|e| format!("connect: {e}"))?;
+        s.write_all(&req.to_bytes(addr))
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if find(&buf, b"\r\n\r\n").is_none() {
+            return Err(format!(
+                "closed after {} bytes, before a whole head",
+                buf.len()
+            ));
+        }
+        Ok(parse_response(&buf))
+    };
+    tokio::time::timeout(wait, fut)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {wait:?}")))
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
@@ -749,48 +788,36 @@ fn parse_block(block: &str) -> Option<Sse> {
 
 /// `hallq serve` of the demo hall — the real binary, simulated buses quiet —
 /// in a fresh data directory, its logs (stderr) written to a file so a test
-/// can read them after it stops. Killed on drop.
+/// can read them after it stops: the async face of [`daemon::Daemon`].
+/// Killed on drop.
 pub struct Hallq {
     pub addr: SocketAddr,
-    pub child: tokio::process::Child,
+    pub daemon: daemon::Daemon,
     pub dir: tempfile::TempDir,
 }
 
 impl Hallq {
-    /// `hallq GLOBAL… serve --quiet-sim --listen 127.0.0.1:0 --data DIR/data`,
+    /// `hallq GLOBAL… serve --listen 127.0.0.1:0 --data DIR/data --quiet-sim`,
     /// with `env` added (systemd's and `RUST_LOG` removed); returns once it
-    /// printed the address it listens on.
+    /// printed the address it listens on (within 60 s).
     pub async fn serve_demo(global: &[&str], env: &[(&str, &str)]) -> Hallq {
+        Hallq::serve_demo_within(global, env, Duration::from_secs(60)).await
+    }
+
+    /// [`Hallq::serve_demo`], waiting up to `wait` for the address.
+    pub async fn serve_demo_within(global: &[&str], env: &[(&str, &str)], wait: Duration) -> Hallq {
         let dir = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(dir.path().join("stderr.log")).expect("log file");
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_hallq"));
-        cmd.args(global)
-            .args(["serve", "--quiet-sim", "--listen", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("data"))
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("JOURNAL_STREAM")
+        let mut cmd = daemon::serve_cmd_global(global, &dir.path().join("data"));
+        cmd.arg("--quiet-sim")
             .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(log)
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn hallq");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.expect("stdout") {
-                if let Some(a) = line.strip_prefix("hallq listening on http://") {
-                    return a.trim().parse::<SocketAddr>().expect("address");
-                }
-            }
-            panic!("hallq exited without printing its address")
-        })
-        .await
-        .expect("hallq printed its address in time");
-        // Keep draining stdout so the pipe never fills.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Hallq { addr, child, dir }
+            .envs(env.iter().copied());
+        let log = daemon::Log::File(dir.path().join("stderr.log"));
+        let daemon = start_daemon(cmd, log, wait).await;
+        Hallq {
+            addr: daemon.addr,
+            daemon,
+            dir,
+        }
     }
 
     /// The data directory (journal, accounts, person key).
@@ -810,24 +837,32 @@ impl Hallq {
         r.json()["token"].as_str().expect("token").to_string()
     }
 
-    /// SIGTERM, wait for a clean exit, and return everything it logged.
-    pub async fn stop(mut self) -> String {
-        let pid = self.child.id().expect("still running").to_string();
-        let ok = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success();
-        assert!(ok, "kill -TERM {pid}");
-        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
-            .await
-            .expect("hallq stopped within 60 s of SIGTERM")
-            .expect("wait");
-        let logs = std::fs::read_to_string(self.dir.path().join("stderr.log")).expect("logs");
-        assert!(
-            status.success(),
-            "hallq exit status {status}; logs:\n{logs}"
-        );
-        logs
+    /// SIGTERM, wait (up to 60 s) for a clean exit, and return everything
+    /// it logged.
+    pub async fn stop(self) -> String {
+        stop_daemon(self.daemon, Duration::from_secs(60)).await
     }
+}
+
+/// [`daemon::Daemon::start`] from an async test: `cmd` (from
+/// [`daemon::serve_cmd`]) started off the async workers.
+pub async fn start_daemon(
+    cmd: std::process::Command,
+    log: daemon::Log,
+    wait: Duration,
+) -> daemon::Daemon {
+    blocking(move || daemon::Daemon::start(cmd, log, wait)).await
+}
+
+/// [`daemon::Daemon::stop_within`] from an async test: SIGTERM, a clean exit
+/// within `wait`, and everything it logged.
+pub async fn stop_daemon(daemon: daemon::Daemon, wait: Duration) -> String {
+    blocking(move || daemon.stop_within(wait)).await
+}
+
+/// Runs the blocking `f` off the async workers; its panic is the caller's.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
