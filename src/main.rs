@@ -204,6 +204,8 @@ enum DevicesCmd {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: few allocator arenas (`daemon::memory`).
+    hallq::daemon::memory::limit_arenas();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let command = cli.command.unwrap_or(Cmd::Serve {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod devices;
 pub mod idempotency;
 pub mod lock;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;

@@ -535,9 +535,13 @@ impl<C: Clock> OwnerLoop<C> {
                 }),
                 _ => answers[i].clone(),
             };
+            // An answer that applied nothing (a call-next with nobody waiting)
+            // is not remembered: a retry decides again and cannot apply
+            // anything twice, and replay would not rebuild it either.
             if let (Some((actor, key)), Some(Ok(applied)), Outcome::Applied(..)) =
                 (&p.key, &answer, &p.outcome)
                 && committed
+                && !applied.events.is_empty()
             {
                 self.keys.insert(
                     actor,

@@ -75,6 +75,8 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
     let (seq, day) = handle.query(|h, seq| (seq, h.day())).await?;
     tracing::info!(hall = %config.file.hall.name, config = %config.source_name, journal = %journal_path.display(), seq, ?day, "hall replayed");
 
+    // Resident memory follows the live data (`memory.rs`).
+    let trimming = super::memory::start_trimming();
     let ticker = {
         let handle = handle.clone();
         tokio::spawn(async move {
@@ -187,6 +189,7 @@ pub async fn serve(opts: ServeOptions) -> anyhow::Result<()> {
 
     tracing::info!("stopping: committing what is queued");
     ticker.abort();
+    trimming.abort();
     hangups.abort();
     if let Some(p) = &pusher {
         p.task.abort();

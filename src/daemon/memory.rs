@@ -1,0 +1,53 @@
+//! Keeping the daemon's resident memory near its live data.
+//!
+//! glibc's allocator gives each thread that allocates its own arena (up to
+//! eight per core) and keeps freed memory in each of them at its own high
+//! mark. The daemon's work is allocation churn on many threads (the async
+//! workers, the blocking pool, the owner): the soak (BENCHMARKS.md) found
+//! ~20 MB of live heap held in ~160 MB of resident arenas. So, on glibc:
+//! at most [`ARENAS`] arenas, and every [`TRIM_EVERY`] the free memory at
+//! the top and inside each arena is given back (`malloc_trim`, which takes
+//! a few milliseconds off every thread's path but the caller's).
+//! Elsewhere (musl, other systems) this does nothing.
+
+use std::time::Duration;
+
+/// The most glibc arenas (the main heap and one more).
+pub const ARENAS: i32 = 2;
+/// How often free memory is returned to the system.
+pub const TRIM_EVERY: Duration = Duration::from_secs(30);
+
+/// Limits the allocator's arenas; call first thing, before other threads start.
+pub fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets a tunable of the allocator; M_ARENA_MAX
+    // takes effect for arenas created after the call.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
+
+/// Returns the allocator's free memory to the system; true when some was.
+pub fn trim() -> bool {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: malloc_trim walks the allocator's own free lists under its locks.
+        return unsafe { libc::malloc_trim(0) } == 1;
+    }
+    #[allow(unreachable_code)]
+    false
+}
+
+/// The daemon's trimming task: [`trim`] every [`TRIM_EVERY`], on the
+/// blocking pool (it may take a few milliseconds).
+pub fn start_trimming() -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(TRIM_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let _ = tokio::task::spawn_blocking(trim).await;
+        }
+    })
+}
