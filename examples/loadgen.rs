@@ -54,7 +54,6 @@
 //! buffers, httparse), as lean per request as wrk, so that on a small
 //! machine it leaves the CPU to the server.
 
-use std::io::{self, Write as _};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -63,13 +62,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use hallq::accounts::{Accounts, HashCost};
 use hallq::config::{Config, DEMO_HALL_TOML, Role};
-use hallq::daemon::ACCOUNTS_FILE;
-use hallq::daemon::clock::{Clock, SystemClock};
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "HTTP load generator for hallq (see the file's documentation)")]
@@ -201,223 +195,14 @@ impl Window {
     }
 }
 
-// --- the HTTP client ---------------------------------------------------------
-
-/// A minimal HTTP/1.1 keep-alive client, as lean as wrk's: each request is
-/// written with one `write` from a reused buffer and its answer read into a
-/// reused buffer and parsed in place (httparse); nothing is allocated per
-/// request once the buffers have grown. No pipelining: one request in flight
-/// per connection (a closed loop).
-struct Conn {
-    addr: SocketAddr,
-    stream: TcpStream,
-    /// `Host: …\r\nAuthorization: Bearer …\r\n`, sent with every request.
-    fixed: Vec<u8>,
-    host: String,
-    out: Vec<u8>,
-    buf: Vec<u8>,
-    /// A chunked body, decoded.
-    dechunked: Vec<u8>,
-    /// The server said `Connection: close`: reconnect before the next request.
-    closing: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Verb {
-    Get,
-    Post,
-}
-
-fn bad_data(what: impl std::fmt::Display) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, what.to_string())
-}
-
-/// How the body of an answer is delimited.
-enum Framing {
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
-impl Conn {
-    async fn open(addr: SocketAddr, token: &str) -> io::Result<Conn> {
-        let stream = connect(addr).await?;
-        let mut conn = Conn {
-            addr,
-            stream,
-            fixed: Vec::new(),
-            host: addr.to_string(),
-            out: Vec::with_capacity(1024),
-            buf: Vec::with_capacity(16 * 1024),
-            dechunked: Vec::new(),
-            closing: false,
-        };
-        conn.set_token(token);
-        Ok(conn)
-    }
-
-    fn set_token(&mut self, token: &str) {
-        self.fixed.clear();
-        let _ = write!(
-            self.fixed,
-            "Host: {}\r\nAuthorization: Bearer {token}\r\n",
-            self.host
-        );
-    }
-
-    async fn reconnect(&mut self) -> io::Result<()> {
-        self.stream = connect(self.addr).await?;
-        self.buf.clear();
-        self.closing = false;
-        Ok(())
-    }
-
-    /// Sends one request and reads its answer: (status, body). `key`
-    /// (client id, sequence) becomes the Idempotency-Key.
-    async fn send(
-        &mut self,
-        verb: Verb,
-        path: &str,
-        key: Option<(u32, u64)>,
-        body: &[u8],
-    ) -> io::Result<(u16, &[u8])> {
-        if self.closing {
-            self.reconnect().await?;
-        }
-        let out = &mut self.out;
-        out.clear();
-        out.extend_from_slice(match verb {
-            Verb::Get => b"GET ",
-            Verb::Post => b"POST ",
-        });
-        out.extend_from_slice(path.as_bytes());
-        out.extend_from_slice(b" HTTP/1.1\r\n");
-        out.extend_from_slice(&self.fixed);
-        if !body.is_empty() {
-            out.extend_from_slice(b"Content-Type: application/json\r\n");
-        }
-        let _ = write!(out, "Content-Length: {}\r\n", body.len());
-        if let Some((client, seq)) = key {
-            let _ = write!(
-                out,
-                "Idempotency-Key: lg{}-{client}-{seq}\r\n",
-                std::process::id()
-            );
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(body);
-        self.stream.write_all(out).await?;
-        self.read_answer().await
-    }
-
-    async fn fill(&mut self) -> io::Result<()> {
-        if self.buf.capacity() - self.buf.len() < 4096 {
-            self.buf.reserve(16 * 1024);
-        }
-        if self.stream.read_buf(&mut self.buf).await? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(())
-    }
-
-    async fn read_answer(&mut self) -> io::Result<(u16, &[u8])> {
-        // One request in flight: nothing of an earlier answer is left over.
-        self.buf.clear();
-        let (head, status, framing) = loop {
-            if !self.buf.is_empty() {
-                let mut headers = [httparse::EMPTY_HEADER; 32];
-                let mut answer = httparse::Response::new(&mut headers);
-                if let httparse::Status::Complete(head) =
-                    answer.parse(&self.buf).map_err(bad_data)?
-                {
-                    let status = answer.code.unwrap_or(0);
-                    let mut framing =
-                        if status == 204 || status == 304 || (100..200).contains(&status) {
-                            Framing::Length(0)
-                        } else {
-                            Framing::UntilClose
-                        };
-                    for h in answer.headers.iter() {
-                        if h.name.eq_ignore_ascii_case("content-length") {
-                            let n = std::str::from_utf8(h.value)
-                                .ok()
-                                .and_then(|v| v.trim().parse().ok())
-                                .ok_or_else(|| bad_data("bad Content-Length"))?;
-                            framing = Framing::Length(n);
-                        } else if h.name.eq_ignore_ascii_case("transfer-encoding")
-                            && h.value.eq_ignore_ascii_case(b"chunked")
-                        {
-                            framing = Framing::Chunked;
-                        } else if h.name.eq_ignore_ascii_case("connection")
-                            && h.value.eq_ignore_ascii_case(b"close")
-                        {
-                            self.closing = true;
-                        }
-                    }
-                    break (head, status, framing);
-                }
-            }
-            self.fill().await?;
-        };
-        match framing {
-            Framing::Length(n) => {
-                while self.buf.len() < head + n {
-                    self.fill().await?;
-                }
-                Ok((status, &self.buf[head..head + n]))
-            }
-            Framing::Chunked => {
-                while !dechunk(&self.buf[head..], &mut self.dechunked)? {
-                    self.fill().await?;
-                }
-                Ok((status, &self.dechunked))
-            }
-            Framing::UntilClose => {
-                self.closing = true;
-                loop {
-                    match self.fill().await {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok((status, &self.buf[head..]))
-            }
-        }
-    }
-}
-
-async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Decodes a complete chunked body into `out`; false while incomplete.
-/// (Trailers are not expected from hallq or axum.)
-fn dechunk(data: &[u8], out: &mut Vec<u8>) -> io::Result<bool> {
-    out.clear();
-    let mut pos = 0;
-    loop {
-        match httparse::parse_chunk_size(&data[pos..]).map_err(|_| bad_data("bad chunk size"))? {
-            httparse::Status::Partial => return Ok(false),
-            httparse::Status::Complete((used, 0)) => return Ok(data.len() >= pos + used + 2),
-            httparse::Status::Complete((used, size)) => {
-                let size = usize::try_from(size).map_err(bad_data)?;
-                let chunk = pos + used;
-                if data.len() < chunk + size + 2 {
-                    return Ok(false);
-                }
-                out.extend_from_slice(&data[chunk..chunk + size]);
-                pos = chunk + size + 2;
-            }
-        }
-    }
-}
-
-fn ok(status: u16) -> bool {
-    (200..300).contains(&status)
-}
+#[path = "support/http.rs"]
+mod http;
+use http::{Conn, Verb, ok};
+#[path = "support/counter.rs"]
+mod counter;
+#[path = "support/spawn.rs"]
+mod spawn;
+use counter::{Phase, prepare_counter, resync};
 
 // --- the hall side: accounts, windows, services --------------------------------
 
@@ -519,29 +304,6 @@ fn permissive_config() -> anyhow::Result<String> {
     Ok(toml::to_string(&doc)?)
 }
 
-/// Gives the counter accounts a password without the forced change (what
-/// `hallq passwd` and a first sign-in would do), with the cheap test hash
-/// cost so signing in costs nothing measurable.
-fn provision(config: Arc<Config>, data: &Path, accounts: &[String]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data)?;
-    let now = SystemClock.now_ms();
-    let store = Accounts::open_with_cost(
-        &data.join(ACCOUNTS_FILE),
-        config,
-        now,
-        HashCost::INSECURE_FAST_FOR_TESTS,
-    )?;
-    for a in accounts {
-        store
-            .set_password(a, SPAWN_FIRST_PASSWORD, now)
-            .map_err(|e| anyhow::anyhow!("{a}: {e}"))?;
-        store
-            .change_password(a, SPAWN_FIRST_PASSWORD, SPAWN_PASSWORD, now)
-            .map_err(|e| anyhow::anyhow!("{a}: {e}"))?;
-    }
-    Ok(())
-}
-
 struct Spawned {
     child: Child,
     _stdout: std::process::ChildStdout,
@@ -568,7 +330,13 @@ fn spawn(bin: &Path, args: &Args, plan: &Plan) -> anyhow::Result<(Spawned, Socke
     };
     let config = Arc::new(Config::load(&config_path).map_err(|e| anyhow::anyhow!("{e}"))?);
     let accounts: Vec<String> = plan.counters.iter().map(|(a, _)| a.clone()).collect();
-    provision(config, &data, &accounts)?;
+    spawn::provision(
+        config,
+        &data,
+        &accounts,
+        SPAWN_FIRST_PASSWORD,
+        SPAWN_PASSWORD,
+    )?;
     let mut child = Command::new(bin)
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
@@ -582,25 +350,7 @@ fn spawn(bin: &Path, args: &Args, plan: &Plan) -> anyhow::Result<(Spawned, Socke
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
     let mut stdout = child.stdout.take().context("stdout")?;
-    // Read the first line byte by byte (no buffering past it).
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    loop {
-        use std::io::Read as _;
-        if stdout.read(&mut byte)? == 0 {
-            bail!("hallq exited before listening");
-        }
-        if byte[0] == b'\n' {
-            break;
-        }
-        line.push(byte[0]);
-    }
-    let line = String::from_utf8(line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("hallq listening on http://")
-        .with_context(|| format!("unexpected first line: {line}"))?
-        .parse()?;
+    let addr = spawn::listening_addr(&mut stdout)?;
     eprintln!(
         "spawned {} (pid {}) on {addr}, data {}",
         bin.display(),
@@ -618,74 +368,6 @@ fn spawn(bin: &Path, args: &Args, plan: &Plan) -> anyhow::Result<(Spawned, Socke
 }
 
 // --- the clients -------------------------------------------------------------------
-
-async fn post_json(
-    conn: &mut Conn,
-    path: &str,
-    body: &str,
-) -> anyhow::Result<(u16, serde_json::Value)> {
-    let (status, bytes) = conn.send(Verb::Post, path, None, body.as_bytes()).await?;
-    Ok((
-        status,
-        serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null),
-    ))
-}
-
-/// Signs a counter in (account, then window) and finds where its window is.
-async fn prepare_counter(
-    addr: SocketAddr,
-    account: &str,
-    window: u32,
-    password: &str,
-) -> anyhow::Result<(Conn, Phase)> {
-    let mut conn = Conn::open(addr, "none").await?;
-    let body = serde_json::json!({ "account": account, "password": password }).to_string();
-    let token = loop {
-        let (status, v) = post_json(&mut conn, "/api/v1/sessions", &body).await?;
-        match status {
-            201 => break v["token"].as_str().context("token")?.to_string(),
-            429 => tokio::time::sleep(Duration::from_secs(1)).await,
-            s => bail!("sign-in of {account}: {s} {v}"),
-        }
-    };
-    conn.set_token(&token);
-    let (status, v) =
-        post_json(&mut conn, &format!("/api/v1/windows/{window}/sign-in"), "").await?;
-    if !ok(status) && v["error"]["code"] != "window_occupied" {
-        bail!("{account} signing in at window {window}: {status} {v}");
-    }
-    let phase = resync(&mut conn, window, account).await?;
-    Ok((conn, phase))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Phase {
-    Idle,
-    Called,
-    Serving,
-}
-
-/// Where the window really is (after a refusal, or at start).
-async fn resync(conn: &mut Conn, window: u32, account: &str) -> anyhow::Result<Phase> {
-    let (status, bytes) = conn
-        .send(Verb::Get, &format!("/api/v1/windows/{window}"), None, b"")
-        .await?;
-    let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-    if !ok(status) {
-        bail!("GET window {window}: {status} {v}");
-    }
-    if v["staff"]["account"].as_str() != Some(account) {
-        bail!(
-            "window {window} is staffed by {} (not {account})",
-            v["staff"]["account"]
-        );
-    }
-    Ok(match v["current"]["status"].as_str() {
-        Some("called") => Phase::Called,
-        Some("serving") => Phase::Serving,
-        _ => Phase::Idle,
-    })
-}
 
 struct Counter {
     id: u32,
