@@ -11,10 +11,12 @@
 //! - **unchanged**: the file's SHA-256 is the running configuration's; no event;
 //! - **applied**, with the list of changes: one `config_applied` row.
 //!
-//! Applying happens on the owner thread (the one writer), before the
-//! commands of its batch: the owner replays the journal under the new
-//! configuration — exactly the hall a restart would build — checks that
-//! nothing live is lost, commits `config_applied` (with the changes in
+//! The journal is first replayed under the new configuration on a
+//! read-only connection, off the owner (the hall keeps serving). Applying
+//! happens on the owner thread (the one writer), before the commands of its
+//! batch: the owner replays only the rows added since — so the result is
+//! exactly the hall a restart would build — checks that nothing live is
+//! lost, commits `config_applied` (with the changes in
 //! words), and only then swaps the hall, sets the [`LiveConfig`] cell every
 //! other reader goes by, and publishes the event. A failed commit keeps the
 //! old hall and the old configuration: nothing is ever half-applied.
