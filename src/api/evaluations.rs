@@ -30,10 +30,8 @@ use super::AppState;
 use super::auth::{Caller, Need};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
-use crate::daemon::clock::{Clock, SystemClock};
 use crate::daemon::outbox::OutboxSnapshot;
 use crate::journal::outbox::OutboxReader;
-use crate::queue::calendar;
 use crate::report::{Cell, Column, Table, csv};
 use crate::stats::{EvaluationRecord, FollowUp, Period};
 
@@ -135,10 +133,6 @@ fn in_range(e: &EvaluationRecord, from: NaiveDate, to: NaiveDate) -> bool {
     e.date
         .parse::<NaiveDate>()
         .is_ok_and(|d| (from..=to).contains(&d))
-}
-
-fn hall_today(state: &AppState) -> NaiveDate {
-    calendar::local(state.config.get().tz, SystemClock.now_ms()).date()
 }
 
 /// Evaluations and follow-ups of the range, from the statistics.
@@ -266,7 +260,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<EvaluationsQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Need::ReadRecord)?;
-    let (from, to, format) = range_of(&q, hall_today(&state))?;
+    let (from, to, format) = range_of(&q, super::stats::hall_today(&state))?;
     let (mut evaluations, _, seq) = collect(&state, from, to).await?;
     if !q.include_unrated.unwrap_or(false) {
         evaluations.retain(|e| e.rating.is_some());
@@ -329,7 +323,7 @@ pub async fn followups(
     ApiQuery(q): ApiQuery<EvaluationsQuery>,
 ) -> Result<Response, ApiError> {
     caller.require(Need::ReadRecord)?;
-    let today = hall_today(&state);
+    let today = super::stats::hall_today(&state);
     let (from, to, format) = range_of(&q, today)?;
     let (_, followups, seq) = collect(&state, from, to).await?;
     let items: Vec<FollowUpItem> = followups

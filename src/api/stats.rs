@@ -179,7 +179,7 @@ pub fn period_of(q: &StatsQuery, today: chrono::NaiveDate) -> Result<Period, Api
 }
 
 /// Today's date in the hall.
-fn hall_today(state: &AppState) -> chrono::NaiveDate {
+pub(super) fn hall_today(state: &AppState) -> chrono::NaiveDate {
     calendar::local(state.config.get().tz, SystemClock.now_ms()).date()
 }
 
