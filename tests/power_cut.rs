@@ -719,21 +719,25 @@ async fn session(addr: SocketAddr, account: &str, from: Ipv4Addr) -> String {
     v["token"].as_str().expect("token").to_string()
 }
 
+/// A number from the environment, when set and valid.
+fn env_number(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.parse().ok())
+}
+
+/// `HALLQ_POWER_CUT_SEED`, or one from the clock (printed by each test).
+fn run_seed() -> u64 {
+    env_number("HALLQ_POWER_CUT_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    })
+}
+
 #[test]
 fn power_cut_during_a_busy_day_loses_no_acknowledged_operation() {
     let started = Instant::now();
-    let rounds: usize = std::env::var("HALLQ_POWER_CUT_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(ROUNDS_DEFAULT);
-    let seed: u64 = std::env::var("HALLQ_POWER_CUT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+    let rounds = env_number("HALLQ_POWER_CUT_ROUNDS").unwrap_or(ROUNDS_DEFAULT as u64) as usize;
+    let seed = run_seed();
     eprintln!("power_cut: HALLQ_POWER_CUT_SEED={seed} HALLQ_POWER_CUT_ROUNDS={rounds}");
     let mut rng = SimRng::new(seed);
 
@@ -965,18 +969,9 @@ fn check_backup_dir(what: &str, dir: &Path) -> (usize, usize) {
 #[test]
 fn power_cut_during_scheduled_backups_leaves_no_partial_set_looking_complete() {
     let started = Instant::now();
-    let rounds: usize = std::env::var("HALLQ_POWER_CUT_BACKUP_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(BACKUP_ROUNDS_DEFAULT);
-    let seed: u64 = std::env::var("HALLQ_POWER_CUT_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+    let rounds = env_number("HALLQ_POWER_CUT_BACKUP_ROUNDS").unwrap_or(BACKUP_ROUNDS_DEFAULT as u64)
+        as usize;
+    let seed = run_seed();
     eprintln!("power_cut backups: HALLQ_POWER_CUT_SEED={seed}");
     let mut rng = SimRng::new(seed ^ 0xBAC0);
     let tmp = tempfile::tempdir().expect("tempdir");
