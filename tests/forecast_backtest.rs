@@ -91,3 +91,60 @@ fn a_backtest_is_reproducible_from_its_seed() {
     };
     assert_eq!(key(&a), key(&b));
 }
+
+/// The forecaster looks ahead from `Hall::live_copy` (only the live
+/// tickets), so its cost follows the line, not the day, and the device
+/// hub's replica drops finished tickets (`Hall::forget_finished`). Both must
+/// decide the rest of the day exactly as the whole hall, finished tickets
+/// and all: the same forecast, run by run.
+#[test]
+fn a_hall_without_its_finished_tickets_decides_the_rest_of_the_day_as_the_whole_hall() {
+    let config = county();
+    let settings = BacktestSettings {
+        warm_days: 1,
+        every: 3,
+        ..small()
+    };
+    let lookahead = Settings {
+        runs: 8,
+        ..settings.lookahead.clone()
+    };
+    let (mut compared, mut finished_left_out) = (0usize, 0usize);
+    let mut estimator = |hall: &hallq::queue::Hall, model: &hallq::forecast::Model, now| {
+        let copy = hall.live_copy();
+        finished_left_out = finished_left_out.max(hall.tickets().count() - copy.tickets().count());
+        let s = Settings {
+            seed: now as u64,
+            ..lookahead.clone()
+        };
+        let whole = hallq::forecast::look_ahead(hall, model, now, &s);
+        let live = hallq::forecast::look_ahead(&copy, model, now, &s);
+        // The device hub's replica forgets finished tickets in place.
+        let mut forgetting = hall.clone();
+        forgetting.forget_finished();
+        let forgot = hallq::forecast::look_ahead(&forgetting, model, now, &s);
+        let sorted = |f: &hallq::forecast::Forecast| {
+            let mut v: Vec<_> = f.tickets.iter().map(|(id, e)| (id.0, *e)).collect();
+            v.sort_by_key(|(id, _)| *id);
+            v
+        };
+        assert_eq!(
+            sorted(&whole),
+            sorted(&live),
+            "estimates of waiting tickets"
+        );
+        assert_eq!(whole.arrivals, live.arrivals, "estimates for a new ticket");
+        assert_eq!(whole.steps, live.steps, "the runs took the same steps");
+        assert_eq!(sorted(&whole), sorted(&forgot), "after forget_finished");
+        assert_eq!(whole.arrivals, forgot.arrivals, "after forget_finished");
+        assert_eq!(whole.steps, forgot.steps, "after forget_finished");
+        compared += 1;
+        whole
+    };
+    run_seed(&config, 304, &settings, &mut estimator).expect("backtest runs");
+    assert!(compared >= 10, "only {compared} look-aheads compared");
+    assert!(
+        finished_left_out >= 20,
+        "the copy must have left finished tickets out (at most {finished_left_out})"
+    );
+}

@@ -8,7 +8,7 @@
 //! core: after a look-ahead of d, the next waits at least d ÷ that share),
 //! and at least every [`MAX_INTERVAL`] while
 //! tickets wait, so an estimate does not go stale in a quiet hall — it takes
-//! a clone of the hall (`HallHandle::query`, the only work on the owner
+//! a copy of the hall's live part (`Hall::live_copy` in `HallHandle::query`, the only work on the owner
 //! thread), runs the look-ahead on the blocking pool, and publishes the
 //! result. Readers take an `Arc` of the latest forecast; nobody waits for a
 //! look-ahead.
@@ -133,7 +133,9 @@ async fn run(hall: HallHandle, config: Arc<Config>, journal_path: PathBuf, out: 
         let due = (dirty && since >= min_gap) || (waiting && since >= MAX_INTERVAL.max(min_gap));
         if due {
             let now = SystemClock.now_ms();
-            let Ok((snapshot, seq)) = hall.query(|h, seq| (h.clone(), seq)).await else {
+            // Only the live tickets: the look-ahead never reads a finished one,
+            // and each of its runs copies what it is given.
+            let Ok((snapshot, seq)) = hall.query(|h, seq| (h.live_copy(), seq)).await else {
                 return; // the owner stopped
             };
             waiting = snapshot.waiting() > 0;

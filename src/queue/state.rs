@@ -203,6 +203,80 @@ impl Hall {
         &self.config
     }
 
+    /// A copy to look ahead from: the hall with its live tickets only, and
+    /// without the day's tally. Deciding never reads a finished ticket (the
+    /// series skip only numbers that are live, lines and windows hold only
+    /// live tickets, caps count in their own maps) nor the tally, so the
+    /// copy decides exactly as the hall does, and costs in proportion to the
+    /// line instead of to the day's tickets. Answers about finished tickets
+    /// (`ticket`, `ticket_by_number`) and the day's figures are not in it.
+    pub fn live_copy(&self) -> Hall {
+        let tickets: HashMap<TicketId, Ticket> = self
+            .s
+            .tickets
+            .iter()
+            .filter(|(_, t)| t.status.is_live())
+            .map(|(id, t)| (*id, t.clone()))
+            .collect();
+        let by_number = self.live_numbers(&tickets);
+        Hall {
+            config: self.config.clone(),
+            s: State {
+                tickets,
+                by_number,
+                ..self.state_without_tickets()
+            },
+        }
+    }
+
+    /// Drops the finished tickets of the day (and their numbers): for a
+    /// replica that shows only what is live (the device hub), so that it
+    /// does not hold the whole day a second time. Decides as before (see
+    /// [`live_copy`](Self::live_copy)); the day's tally is kept.
+    pub fn forget_finished(&mut self) {
+        self.s.tickets.retain(|_, t| t.status.is_live());
+        self.s.by_number = self.live_numbers(&self.s.tickets);
+    }
+
+    /// Tickets the hall holds, finished ones of the day included.
+    pub fn ticket_count(&self) -> usize {
+        self.s.tickets.len()
+    }
+
+    fn live_numbers(&self, live: &HashMap<TicketId, Ticket>) -> HashMap<String, TicketId> {
+        self.s
+            .by_number
+            .iter()
+            .filter(|(_, id)| live.contains_key(id))
+            .map(|(n, id)| (n.clone(), *id))
+            .collect()
+    }
+
+    /// Every field of the state but the tickets, their numbers and the tally.
+    fn state_without_tickets(&self) -> State {
+        let s = &self.s;
+        State {
+            day: s.day,
+            day_ended: s.day_ended,
+            session: s.session,
+            closed_slot: s.closed_slot,
+            config_sha256: s.config_sha256.clone(),
+            next_ticket: s.next_ticket,
+            tickets: HashMap::new(),
+            by_number: HashMap::new(),
+            series: s.series.clone(),
+            cases_issued: s.cases_issued.clone(),
+            slot_cases: s.slot_cases.clone(),
+            person_tickets: s.person_tickets.clone(),
+            appointments: s.appointments.clone(),
+            windows: s.windows.clone(),
+            staff_at: s.staff_at.clone(),
+            queues: s.queues.clone(),
+            live: s.live,
+            tally: super::tally::DayTally::default(),
+        }
+    }
+
     pub fn state(&self) -> &State {
         &self.s
     }

@@ -47,6 +47,9 @@ pub const RATING_GRACE_MS: Millis = 2_000;
 pub const NOTHING_TO_RATE: &str = "无待评价业务";
 /// Inputs waiting for the hub.
 pub const INPUTS_CAPACITY: usize = 256;
+/// Finished tickets the replica may hold beyond twice its live ones before
+/// it forgets them (`Hall::forget_finished`).
+const FINISHED_KEPT: usize = 256;
 
 /// Where a device's desired content goes.
 #[derive(Debug, Clone)]
@@ -106,7 +109,7 @@ impl Hub {
         buses: Vec<Arc<BusShared>>,
         now_ms: NowFn,
     ) -> Result<Hub, SubmitError> {
-        let (hall, seq) = replica(&handle).await?;
+        let (hall, recent, seq) = replica(&handle).await?;
         for d in &devices {
             if let DeviceProfile::Syn6288(p) = &d.profile {
                 voice_for(&buses[d.place.bus], p.repeat);
@@ -120,7 +123,7 @@ impl Hub {
             devices,
             buses,
             now_ms,
-            recent: recent_calls(&hall),
+            recent,
             hall,
             seq,
             messages: HashMap::new(),
@@ -170,10 +173,10 @@ impl Hub {
     }
 
     async fn refetch(&mut self) -> Result<(), SubmitError> {
-        let (hall, seq) = replica(&self.handle).await?;
+        let (hall, recent, seq) = replica(&self.handle).await?;
         self.config = hall.config().clone();
         // Events were missed: the calls too.
-        self.recent = recent_calls(&hall);
+        self.recent = recent;
         self.hall = hall;
         self.seq = seq;
         self.reconcile(&HashSet::new());
@@ -218,6 +221,12 @@ impl Hub {
             {
                 d.flash += 1;
             }
+        }
+        // The replica keeps the live tickets only (see `replica`): the
+        // finished ones go once they outnumber the live ones, so the
+        // forgetting costs a constant share per event.
+        if self.hall.ticket_count() > 2 * self.hall.state().live + FINISHED_KEPT {
+            self.hall.forget_finished();
         }
         let urgent: HashSet<WindowNo> = calls.union(&recalls).copied().collect();
         self.reconcile(&urgent);
@@ -544,9 +553,15 @@ impl Hub {
 /// calendar included; the second is sent once the first is answered, so it
 /// is taken in a later batch, after that commit (whose events, also on the
 /// broadcast, are then skipped by their seq).
-async fn replica(handle: &HallHandle) -> Result<(Hall, u64), SubmitError> {
+///
+/// The replica holds the live tickets only (`Hall::live_copy`): the devices
+/// show nothing of a finished ticket but the boards' recent calls, which
+/// are taken here from the owner's whole hall.
+async fn replica(handle: &HallHandle) -> Result<(Hall, RecentCalls, u64), SubmitError> {
     handle.query(|_, _| ()).await?;
-    handle.query(|hall, seq| (hall.clone(), seq)).await
+    handle
+        .query(|hall, seq| (hall.live_copy(), recent_calls(hall), seq))
+        .await
 }
 
 /// The zones' recent calls as the hall remembers them: its tally of the
