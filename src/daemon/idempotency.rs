@@ -14,10 +14,12 @@
 //! fingerprints existed have none and match any command.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, RandomState};
 
 use sha2::{Digest, Sha256};
 
 use super::owner::Applied;
+use crate::journal::Journal;
 use crate::queue::{Command, Millis};
 
 /// Longest key accepted (printable ASCII).
@@ -25,7 +27,8 @@ pub const KEY_CHARS_MAX: usize = 128;
 /// Most remembered keys; the oldest are forgotten first. A real hall's whole
 /// day of keyed requests (≈ 10,000) fits; at ten times its rate (the soak)
 /// this is still ~12 minutes, far beyond any client's retry, and it bounds
-/// the memory the cache takes (each entry holds its answer's events).
+/// the memory the cache takes (about 40 bytes an entry: the answer stays in
+/// the journal).
 pub const ENTRIES_MAX: usize = 20_000;
 /// How long a key is remembered: retries come within seconds, or after a
 /// restart within minutes.
@@ -80,37 +83,104 @@ pub fn split_client_fingerprint(value: &str) -> (&str, Option<&str>, Option<&str
 
 /// What the cache knows of a key.
 #[derive(Debug)]
-pub enum Lookup<'a> {
+pub enum Lookup {
     /// Not seen (or forgotten): apply the request.
     Fresh,
-    /// The same request again: its first answer.
-    Same(&'a Applied),
+    /// The same request again: its first answer, read back from the journal.
+    Same(Applied),
     /// The key was used for a different command.
     Reused,
 }
 
+/// Where a remembered answer is: its rows in the journal. A few dozen
+/// bytes, whatever the answer held; the answer itself is read back from
+/// the journal only when a retry comes (rare), so a whole day's keys cost
+/// little memory.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    first_seq: u64,
+    events: u32,
+    at_ms: Millis,
+    /// `None` for rows written before fingerprints.
+    fingerprint: Option<u64>,
+}
+
 /// Remembered answers by (actor label, key), with the fingerprint of the
 /// command that key was first used for.
+///
+/// Keys are held as a keyed 64-bit hash of (actor, key) (SipHash with this
+/// process's random key, so no client can aim at another's key). A hit is
+/// checked against the journal rows it points to (their actor and key), so
+/// a hash shared by two keys never answers one with the other's result.
+/// The one thing such a collision (about 2⁻⁴⁴ for a day's 20,000 keys) can
+/// do is make the cache forget the older key, as if it had been pruned.
 #[derive(Default)]
 pub struct IdempotencyCache {
-    map: HashMap<(String, String), (Applied, Option<String>)>,
-    order: VecDeque<(String, String)>,
+    map: HashMap<u64, Entry>,
+    order: VecDeque<u64>,
+    hasher: RandomState,
+}
+
+fn parse_fingerprint(fp: &str) -> Option<u64> {
+    u64::from_str_radix(fp, 16).ok()
 }
 
 impl IdempotencyCache {
-    pub fn get(&self, actor: &str, key: &str) -> Option<&Applied> {
-        self.map
-            .get(&(actor.to_string(), key.to_string()))
-            .map(|(a, _)| a)
+    fn id(&self, actor: &str, key: &str) -> u64 {
+        self.hasher.hash_one((actor, key))
     }
 
-    /// The remembered answer when `fingerprint` is the key's command.
-    pub fn lookup(&self, actor: &str, key: &str, fingerprint: &str) -> Lookup<'_> {
-        match self.map.get(&(actor.to_string(), key.to_string())) {
-            None => Lookup::Fresh,
-            Some((_, Some(fp))) if fp != fingerprint => Lookup::Reused,
-            Some((applied, _)) => Lookup::Same(applied),
+    /// Whether a key is remembered (without reading its answer).
+    pub fn contains(&self, actor: &str, key: &str) -> bool {
+        self.map.contains_key(&self.id(actor, key))
+    }
+
+    /// What the cache knows of `key` sent by `actor` with a command whose
+    /// fingerprint is `fingerprint`; a remembered answer is read back from
+    /// `journal`.
+    pub fn lookup(
+        &self,
+        journal: &Journal,
+        actor: &str,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Lookup, String> {
+        let Some(e) = self.map.get(&self.id(actor, key)) else {
+            return Ok(Lookup::Fresh);
+        };
+        let rows = journal
+            .read_range(e.first_seq.saturating_sub(1), e.events as usize)
+            .map_err(|err| err.to_string())?;
+        let ours = rows.len() == e.events as usize
+            && rows.first().is_some_and(|r| r.seq == e.first_seq)
+            && rows
+                .iter()
+                .all(|r| r.actor == actor && split_client(&r.client).1 == Some(key));
+        if !ours {
+            // Another key with the same hash took the slot: this one is not remembered.
+            return Ok(Lookup::Fresh);
         }
+        if e.fingerprint
+            .is_some_and(|fp| Some(fp) != parse_fingerprint(fingerprint))
+        {
+            return Ok(Lookup::Reused);
+        }
+        let mut events = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let event = serde_json::from_str(&r.payload).map_err(|err| {
+                format!(
+                    "journal row {} ({}) cannot be read by this build: {err}",
+                    r.seq, r.kind
+                )
+            })?;
+            events.push(event);
+        }
+        Ok(Lookup::Same(Applied {
+            first_seq: e.first_seq,
+            at_ms: e.at_ms,
+            events,
+            replayed: true,
+        }))
     }
 
     pub fn len(&self) -> usize {
@@ -121,11 +191,28 @@ impl IdempotencyCache {
         self.map.is_empty()
     }
 
-    /// Remembers an answer (or extends a replayed one with more events of the same command).
-    pub fn insert(&mut self, actor: &str, key: &str, fingerprint: Option<&str>, applied: Applied) {
-        let id = (actor.to_string(), key.to_string());
-        let entry = (applied, fingerprint.map(str::to_string));
-        if self.map.insert(id.clone(), entry).is_none() {
+    /// Remembers the answer of a committed command: `events` rows from
+    /// `first_seq` (at least one; an answer without events is not remembered).
+    pub fn insert(
+        &mut self,
+        actor: &str,
+        key: &str,
+        fingerprint: Option<&str>,
+        first_seq: u64,
+        events: usize,
+        at_ms: Millis,
+    ) {
+        if events == 0 {
+            return;
+        }
+        let id = self.id(actor, key);
+        let entry = Entry {
+            first_seq,
+            events: u32::try_from(events).unwrap_or(u32::MAX),
+            at_ms,
+            fingerprint: fingerprint.and_then(parse_fingerprint),
+        };
+        if self.map.insert(id, entry).is_none() {
             self.order.push_back(id);
         }
         while self.order.len() > ENTRIES_MAX {
@@ -135,7 +222,9 @@ impl IdempotencyCache {
         }
     }
 
-    /// Adds one replayed event to the command it belongs to.
+    /// Adds one replayed row to the command it belongs to (the rows of one
+    /// command are consecutive; a key seen again later, after it was
+    /// forgotten and used anew, starts again).
     pub fn extend(
         &mut self,
         actor: &str,
@@ -143,22 +232,11 @@ impl IdempotencyCache {
         fingerprint: Option<&str>,
         seq: u64,
         at_ms: Millis,
-        event: crate::queue::Event,
     ) {
-        let id = (actor.to_string(), key.to_string());
+        let id = self.id(actor, key);
         match self.map.get_mut(&id) {
-            Some((a, _)) => a.events.push(event),
-            None => self.insert(
-                actor,
-                key,
-                fingerprint,
-                Applied {
-                    first_seq: seq,
-                    at_ms,
-                    events: vec![event],
-                    replayed: true,
-                },
-            ),
+            Some(e) if e.first_seq + u64::from(e.events) == seq => e.events += 1,
+            _ => self.insert(actor, key, fingerprint, seq, 1, at_ms),
         }
     }
 
@@ -168,7 +246,7 @@ impl IdempotencyCache {
             let old = self
                 .map
                 .get(front)
-                .is_none_or(|(a, _)| now_ms - a.at_ms > KEEP_MS);
+                .is_none_or(|e| now_ms - e.at_ms > KEEP_MS);
             if !old {
                 break;
             }
@@ -215,28 +293,108 @@ mod tests {
         assert!(!valid_key(&"x".repeat(KEY_CHARS_MAX + 1)));
     }
 
+    /// A journal holding `rows` (actor, client) with a `day_opened` event each.
+    fn journal_with(dir: &std::path::Path, rows: &[(&str, String)]) -> Journal {
+        let mut j = Journal::open(&dir.join("journal.sqlite")).expect("journal opens");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("a date");
+        let payload = serde_json::to_string(&crate::queue::Event::DayOpened { date })
+            .expect("an event serialises");
+        let records: Vec<crate::journal::NewRecord<'_>> = rows
+            .iter()
+            .map(|(actor, client)| crate::journal::NewRecord {
+                at_ms: 0,
+                actor,
+                client,
+                kind: "day_opened",
+                payload: &payload,
+            })
+            .collect();
+        j.append(&records).expect("rows append");
+        j
+    }
+
     #[test]
     fn bounded_and_pruned() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let c1 = journal_client("10.0.0.5", Some(("1", "0000000000000000")));
+        let c2 = journal_client("10.0.0.5", Some(("2", "00000000000000ff")));
+        let j = journal_with(
+            dir.path(),
+            &[
+                ("kiosk:k", c1),
+                ("kiosk:k", c2.clone()),
+                ("kiosk:k", c2),
+                ("kiosk:k", "10.0.0.5 idem:old".into()),
+            ],
+        );
         let mut c = IdempotencyCache::default();
-        let a = |at| Applied {
-            first_seq: 1,
-            at_ms: at,
-            events: vec![],
-            replayed: false,
-        };
-        c.insert("kiosk:k", "1", Some("00"), a(0));
-        c.insert("kiosk:k", "2", Some("ff"), a(KEEP_MS));
-        c.prune(KEEP_MS + 1);
-        assert!(c.get("kiosk:k", "1").is_none());
-        assert!(c.get("kiosk:k", "2").is_some());
-        assert!(c.get("staff:x", "2").is_none(), "keys are scoped by actor");
-        assert!(matches!(c.lookup("kiosk:k", "2", "ff"), Lookup::Same(_)));
-        assert!(matches!(c.lookup("kiosk:k", "2", "fe"), Lookup::Reused));
-        assert!(matches!(c.lookup("kiosk:k", "3", "ff"), Lookup::Fresh));
-        c.insert("kiosk:k", "old", None, a(KEEP_MS));
+        c.insert("kiosk:k", "1", Some("0000000000000000"), 1, 1, 0);
+        c.insert("kiosk:k", "2", Some("00000000000000ff"), 2, 2, KEEP_MS);
+        c.insert("kiosk:k", "none", Some("00000000000000ff"), 9, 0, KEEP_MS);
         assert!(
-            matches!(c.lookup("kiosk:k", "old", "ab"), Lookup::Same(_)),
+            !c.contains("kiosk:k", "none"),
+            "an answer without events is not kept"
+        );
+        c.prune(KEEP_MS + 1);
+        assert!(!c.contains("kiosk:k", "1"));
+        assert!(c.contains("kiosk:k", "2"));
+        assert!(!c.contains("staff:x", "2"), "keys are scoped by actor");
+        let look =
+            |c: &IdempotencyCache, actor, key, fp| c.lookup(&j, actor, key, fp).expect("reads");
+        match look(&c, "kiosk:k", "2", "00000000000000ff") {
+            Lookup::Same(a) => {
+                assert_eq!((a.first_seq, a.events.len(), a.at_ms), (2, 2, KEEP_MS));
+                assert!(a.replayed);
+            }
+            other => panic!("the same request must get its answer back, not {other:?}"),
+        }
+        assert!(matches!(
+            look(&c, "kiosk:k", "2", "00000000000000fe"),
+            Lookup::Reused
+        ));
+        assert!(matches!(
+            look(&c, "kiosk:k", "3", "00000000000000ff"),
+            Lookup::Fresh
+        ));
+        c.insert("kiosk:k", "old", None, 4, 1, KEEP_MS);
+        assert!(
+            matches!(
+                look(&c, "kiosk:k", "old", "00000000000000ab"),
+                Lookup::Same(_)
+            ),
             "a key from before fingerprints matches any command"
         );
+        // An entry pointing at rows of another key (as a hash collision
+        // would) never answers with them.
+        c.insert("kiosk:k", "4", Some("00000000000000ff"), 2, 2, KEEP_MS);
+        assert!(matches!(
+            look(&c, "kiosk:k", "4", "00000000000000ff"),
+            Lookup::Fresh
+        ));
+        for i in 0..ENTRIES_MAX + 10 {
+            c.insert("kiosk:k", &format!("n{i}"), None, 1, 1, KEEP_MS);
+        }
+        assert_eq!(c.len(), ENTRIES_MAX, "bounded");
+        assert!(!c.contains("kiosk:k", "2"), "the oldest is forgotten first");
+    }
+
+    #[test]
+    fn replay_extends_consecutive_rows_and_restarts_a_reused_key() {
+        let mut c = IdempotencyCache::default();
+        c.extend("kiosk:k", "a", None, 5, 0);
+        c.extend("kiosk:k", "a", None, 6, 0);
+        assert_eq!(
+            c.map.values().next().map(|e| (e.first_seq, e.events)),
+            Some((5, 2))
+        );
+        c.extend("kiosk:k", "a", None, 40, 10);
+        assert_eq!(
+            c.map
+                .values()
+                .next()
+                .map(|e| (e.first_seq, e.events, e.at_ms)),
+            Some((40, 1, 10))
+        );
+        assert_eq!(c.len(), 1);
     }
 }

@@ -33,8 +33,12 @@ use crate::queue::{Actor, Command, Event, Hall, Millis, Refusal};
 pub const CHANNEL_CAPACITY: usize = 4096;
 /// Most messages folded into one commit.
 pub const BATCH_MAX: usize = 1024;
-/// Published events kept for slow subscribers before they must catch up from the journal.
-pub const BROADCAST_CAPACITY: usize = 8192;
+/// Published events kept for slow subscribers before they must catch up from
+/// the journal (or, the device hub, fetch the hall again). Each holds its
+/// event and strings until overwritten, so the buffer is always full: 2,048
+/// is about a minute of the soak's ten-times-busy hall (≈ 0.7 MB; 8,192 held
+/// ≈ 2.7 MB).
+pub const BROADCAST_CAPACITY: usize = 2048;
 
 /// A committed event as the rest of hallq sees it.
 #[derive(Debug, Clone)]
@@ -349,6 +353,8 @@ enum Outcome {
     Remembered(Applied),
     /// The same key as the submission at this index of this batch.
     SameAs(usize),
+    /// The remembered answer could not be read back from the journal.
+    Failed(SubmitError),
 }
 
 struct Pending {
@@ -439,7 +445,7 @@ impl<C: Clock> OwnerLoop<C> {
             let now = self.clock.now_ms();
             match msg {
                 Msg::Submit(submission, reply) => {
-                    let p = self.decide_one(submission, reply, now, &mut staged, &pending);
+                    let p = self.decide_one(journal, submission, reply, now, &mut staged, &pending);
                     pending.push(p);
                 }
                 Msg::Query(_) => {} // answered before the batch, above
@@ -522,6 +528,7 @@ impl<C: Clock> OwnerLoop<C> {
                 })),
                 Outcome::Refused(r) => Some(Err(SubmitError::Refused(r.clone()))),
                 Outcome::Remembered(applied) => Some(Ok(applied.clone())),
+                Outcome::Failed(e) => Some(Err(e.clone())),
                 Outcome::SameAs(_) => None,
             })
             .collect();
@@ -547,10 +554,9 @@ impl<C: Clock> OwnerLoop<C> {
                     actor,
                     key,
                     p.fingerprint.as_deref(),
-                    Applied {
-                        replayed: true,
-                        ..applied.clone()
-                    },
+                    applied.first_seq,
+                    applied.events.len(),
+                    applied.at_ms,
                 );
             }
             if let (Some(reply), Some(answer)) = (p.reply.take(), answer) {
@@ -566,6 +572,7 @@ impl<C: Clock> OwnerLoop<C> {
     /// Decides one submission: a remembered answer, or apply it.
     fn decide_one(
         &mut self,
+        journal: &Journal,
         s: Submission,
         reply: Reply,
         now: Millis,
@@ -576,12 +583,13 @@ impl<C: Clock> OwnerLoop<C> {
         let key = s.idempotency_key.map(|k| (label.clone(), k));
         let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&s.command));
         if let (Some((actor, k)), Some(fp)) = (&key, &fingerprint) {
-            let remembered = match self.keys.lookup(actor, k, fp) {
-                idempotency::Lookup::Same(applied) => Some(Outcome::Remembered(applied.clone())),
-                idempotency::Lookup::Reused => {
+            let remembered = match self.keys.lookup(journal, actor, k, fp) {
+                Err(e) => Some(Outcome::Failed(SubmitError::Journal(e))),
+                Ok(idempotency::Lookup::Same(applied)) => Some(Outcome::Remembered(applied)),
+                Ok(idempotency::Lookup::Reused) => {
                     Some(Outcome::Refused(refuse::idempotency_key_reused()))
                 }
-                idempotency::Lookup::Fresh => {
+                Ok(idempotency::Lookup::Fresh) => {
                     // The same key earlier in this very batch (a double tap).
                     batch
                         .iter()

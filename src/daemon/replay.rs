@@ -53,14 +53,9 @@ impl Replayer {
         })?;
         self.out.hall.evolve(&event, record.at_ms);
         if let (_, Some(key), fingerprint) = idempotency::split_client_fingerprint(&record.client) {
-            self.out.idempotency.extend(
-                &record.actor,
-                key,
-                fingerprint,
-                record.seq,
-                record.at_ms,
-                event,
-            );
+            self.out
+                .idempotency
+                .extend(&record.actor, key, fingerprint, record.seq, record.at_ms);
         }
         self.out.last_at_ms = self.out.last_at_ms.max(record.at_ms);
         self.out.events += 1;
