@@ -30,6 +30,10 @@ need_cmd systemd-analyze || apt_packages+=(systemd)
 # tests/api_fuzz.sh: schemathesis (from PyPI) in a venv under target/, curl.
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_packages+=(python3-venv)
 need_cmd curl || apt_packages+=(curl)
+# tests/systemd_boot.sh: a fresh Debian debootstrapped, booted with systemd
+# as PID 1 in systemd-nspawn.
+need_cmd debootstrap || apt_packages+=(debootstrap)
+need_cmd systemd-nspawn || apt_packages+=(systemd-container)
 if ((${#apt_packages[@]})); then
     if [ "$(id -u)" = 0 ]; then
         apt-get update -qq
@@ -51,3 +55,7 @@ cargo test --locked
 cargo test --locked --benches
 bash tests/fuzz_smoke.sh # every fuzz target of fuzz/ for a short smoke run
 bash tests/api_fuzz.sh # schemathesis against /openapi.json of the debug build (~3 min)
+# README's "Install under systemd" walked in a booted Debian with systemd as
+# PID 1: readiness, hardening, reload, watchdog and crash restarts, reboot
+# (~1 min, plus ~1 min of debootstrap on a clean clone; skipped unless root).
+bash tests/systemd_boot.sh

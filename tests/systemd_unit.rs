@@ -140,7 +140,7 @@ fn the_unit_says_what_the_issue_asks() {
     // `systemctl reload`: SIGHUP, which hallq handles (tests/config_reload.rs).
     assert_eq!(
         unit_values("ExecReload"),
-        vec!["/bin/kill -HUP $MAINPID".to_string()]
+        vec![r#"/bin/sh -c 'kill -HUP "$MAINPID"'"#.to_string()]
     );
 }
 
