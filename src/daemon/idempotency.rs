@@ -131,7 +131,8 @@ impl IdempotencyCache {
     }
 
     /// Whether a key is remembered (without reading its answer).
-    pub fn contains(&self, actor: &str, key: &str) -> bool {
+    #[cfg(test)]
+    fn contains(&self, actor: &str, key: &str) -> bool {
         self.map.contains_key(&self.id(actor, key))
     }
 
@@ -165,16 +166,11 @@ impl IdempotencyCache {
         {
             return Ok(Lookup::Reused);
         }
-        let mut events = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let event = serde_json::from_str(&r.payload).map_err(|err| {
-                format!(
-                    "journal row {} ({}) cannot be read by this build: {err}",
-                    r.seq, r.kind
-                )
-            })?;
-            events.push(event);
-        }
+        let events = rows
+            .iter()
+            .map(super::replay::event_of)
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|err| err.to_string())?;
         Ok(Lookup::Same(Applied {
             first_seq: e.first_seq,
             at_ms: e.at_ms,

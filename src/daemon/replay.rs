@@ -44,13 +44,7 @@ impl Replayer {
         if self.until_ms.is_some_and(|t| record.at_ms > t) {
             return Ok(());
         }
-        let event: Event = serde_json::from_str(&record.payload).map_err(|e| {
-            anyhow!(
-                "journal row {} ({}) cannot be read by this build: {e}",
-                record.seq,
-                record.kind
-            )
-        })?;
+        let event = event_of(&record)?;
         self.out.hall.evolve(&event, record.at_ms);
         if let (_, Some(key), fingerprint) = idempotency::split_client_fingerprint(&record.client) {
             self.out
@@ -66,6 +60,18 @@ impl Replayer {
         self.out.idempotency.prune(self.out.last_at_ms);
         self.out
     }
+}
+
+/// The event a journal row holds; a row this build cannot read is an error
+/// naming it (replay must not skip what it cannot read).
+pub fn event_of(record: &Record) -> anyhow::Result<Event> {
+    serde_json::from_str(&record.payload).map_err(|e| {
+        anyhow!(
+            "journal row {} ({}) cannot be read by this build: {e}",
+            record.seq,
+            record.kind
+        )
+    })
 }
 
 /// Everything a replay rebuilds, as of the journal's end (or of `until_ms`).
