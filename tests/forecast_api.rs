@@ -6,12 +6,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{KIOSK, TestServer, demo_config};
+use common::{KIOSK, TestServer, demo_config_at_noon};
 use serde_json::Value;
 
-/// The in-process hall of `common::start`, with the forecaster running as in `hallq serve`.
+/// The in-process hall of `common::start`, with the forecaster running as
+/// in `hallq serve`; at about noon of the hall's day, so the rest of the day
+/// is long enough for the waiting tickets to be called.
 async fn start_with_forecast() -> TestServer {
-    common::start_with(demo_config(), |state| {
+    common::start_with(demo_config_at_noon(), |state| {
         let forecast = hallq::forecast::runner::spawn(
             state.hall.clone(),
             state.config.get(),

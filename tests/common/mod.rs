@@ -32,7 +32,36 @@ pub const DISPLAY: &str = "demo-display";
 /// The demo hall with the per-client rate limits raised: all test requests
 /// come from 127.0.0.1, and only `api_bad_input` tests the limits.
 pub fn demo_config() -> Config {
-    let mut c = Config::demo();
+    without_rate_limits(Config::demo())
+}
+
+/// The demo hall in a fixed-offset time zone where it is about noon now.
+/// The demo's day ends at local midnight (its waiting tickets expire then),
+/// so what a test expects of the rest of the day must not depend on the
+/// hour the test happens to run at.
+#[allow(dead_code)] // not every test file looks at the rest of the day
+pub fn demo_config_at_noon() -> Config {
+    use chrono::Timelike;
+    let east = 12 - chrono::Utc::now().hour() as i32; // hours east of UTC
+    let tz = match east {
+        0 => "Etc/GMT".to_string(),
+        e if e > 0 => format!("Etc/GMT-{e}"), // the Etc zones' sign is inverted
+        e => format!("Etc/GMT+{}", -e),
+    };
+    let text = hallq::config::DEMO_HALL_TOML.replace(
+        r#"timezone = "Asia/Shanghai""#,
+        &format!(r#"timezone = "{tz}""#),
+    );
+    let c = Config::from_toml_str(hallq::config::DEMO_HALL_NAME, &text)
+        .unwrap_or_else(|e| panic!("the demo hall in {tz} is invalid:\n{e}"));
+    assert_eq!(
+        c.file.hall.timezone, tz,
+        "the demo hall's time zone was replaced"
+    );
+    without_rate_limits(c)
+}
+
+fn without_rate_limits(mut c: Config) -> Config {
     c.file.server.issues_per_minute = 600_000;
     c.file.server.sign_ins_per_minute = 600_000;
     c
