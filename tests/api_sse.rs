@@ -15,6 +15,15 @@ type Received = Vec<(u64, String, Value)>;
 /// Checks `got` against the journal: the same seqs, kinds and events, in
 /// order, exactly `from..=to`.
 fn assert_matches_journal(got: &Received, rows: &[Value], from: u64, to: u64) {
+    let numbers: std::collections::HashMap<u64, &str> = (rows.iter())
+        .filter(|r| r["kind"] == "ticket_issued")
+        .map(|r| {
+            (
+                r["event"]["ticket"].as_u64().unwrap(),
+                r["event"]["number"].as_str().unwrap(),
+            )
+        })
+        .collect();
     let ids: Vec<u64> = got.iter().map(|e| e.0).collect();
     let want: Vec<u64> = (from..=to).collect();
     assert_eq!(ids, want, "every event once, in order, no gaps");
@@ -30,6 +39,16 @@ fn assert_matches_journal(got: &Received, rows: &[Value], from: u64, to: u64) {
             "seq {id}: the stream carries the journaled event"
         );
         assert!(data["at"].is_string());
+        // A call shows on a screen straight from the message: the ticket's
+        // number comes with every event about a ticket, live or caught up.
+        match data["event"]["ticket"].as_u64() {
+            Some(t) => assert_eq!(
+                data["ticket"],
+                json!({"id": t, "number": numbers[&t]}),
+                "seq {id}: the ticket's id and number"
+            ),
+            None => assert!(data["ticket"].is_null(), "seq {id}: {data}"),
+        }
     }
 }
 

@@ -67,39 +67,44 @@ struct TicketRef<'a> {
     number: &'a str,
 }
 
-/// Ticket id → number, as far as this stream has seen: seeded from the
-/// hall, then kept up by the events it sends. (Only the number: it never
-/// changes, while a ticket's service does, and the seed is of now, not of
-/// the moment a caught-up event happened.)
-#[derive(Default)]
-struct Numbers(HashMap<u64, String>);
-
-impl Numbers {
-    async fn seed(state: &AppState) -> Numbers {
-        let map = state
-            .hall
-            .query(|hall, _| hall.tickets().map(|t| (t.id.0, t.number.clone())).collect())
-            .await
-            .unwrap_or_default();
-        Numbers(map)
-    }
-
-    /// Notes a new ticket's number.
-    async fn observe(&mut self, state: &AppState, event: &Event) {
+/// The numbers of the tickets a run of journal rows is about, for catching
+/// up: from the rows themselves (an issue names its number) and, for the
+/// rest, from the hall. Live events carry theirs ([`Published::number`]), so
+/// a stream keeps no map of the day's numbers.
+async fn numbers_of(state: &AppState, events: &[Event]) -> HashMap<u64, String> {
+    let mut numbers = HashMap::new();
+    let mut unknown = Vec::new();
+    for event in events {
         match event {
             Event::TicketIssued { ticket, number, .. } => {
-                self.0.insert(ticket.0, number.clone());
+                numbers.insert(ticket.0, number.clone());
             }
-            // A new day: keep the map to the hall's tickets (bounded by a day).
-            Event::DayOpened { .. } => *self = Numbers::seed(state).await,
-            _ => {}
+            _ => unknown.extend(event.ticket()),
         }
     }
-
-    fn get(&self, event: &Event) -> Option<TicketRef<'_>> {
-        let id = event.ticket()?.0;
-        self.0.get(&id).map(|number| TicketRef { id, number })
+    unknown.retain(|id| !numbers.contains_key(&id.0));
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        let known: Vec<(u64, String)> = state
+            .hall
+            .query(move |hall, _| {
+                (unknown.iter())
+                    .filter_map(|&id| hall.ticket(id).map(|t| (id.0, t.number.clone())))
+                    .collect()
+            })
+            .await
+            .unwrap_or_default();
+        numbers.extend(known);
     }
+    numbers
+}
+
+fn ticket_ref<'a>(event: &Event, number: Option<&'a str>) -> Option<TicketRef<'a>> {
+    Some(TicketRef {
+        id: event.ticket()?.0,
+        number: number?,
+    })
 }
 
 /// Committed events as they happen (Server-Sent Events), resumable with Last-Event-ID.
@@ -155,9 +160,9 @@ fn message(
     at_ms: Millis,
     event: &Event,
     auditor: bool,
-    numbers: &Numbers,
+    number: Option<&str>,
 ) -> Result<SseEvent, Infallible> {
-    let ticket = numbers.get(event);
+    let ticket = ticket_ref(event, number);
     let redacted;
     let event = if auditor {
         event
@@ -199,7 +204,6 @@ async fn pump(
             }
         }
     }
-    let mut numbers = Numbers::seed(&state).await;
     loop {
         // Catch up from the journal until it has nothing after `sent`.
         loop {
@@ -216,14 +220,26 @@ async fn pump(
             if rows.is_empty() {
                 break;
             }
-            for r in rows {
+            let mut events = Vec::with_capacity(rows.len());
+            for r in &rows {
                 let Ok(event) = serde_json::from_str::<Event>(&r.payload) else {
                     return;
                 };
-                numbers.observe(&state, &event).await;
-                if visible(&event, auditor)
+                events.push(event);
+            }
+            let numbers = numbers_of(&state, &events).await;
+            for (r, event) in rows.iter().zip(&events) {
+                let number = event.ticket().and_then(|id| numbers.get(&id.0));
+                if visible(event, auditor)
                     && tx
-                        .send(message(tz, r.seq, r.at_ms, &event, auditor, &numbers))
+                        .send(message(
+                            tz,
+                            r.seq,
+                            r.at_ms,
+                            event,
+                            auditor,
+                            number.map(String::as_str),
+                        ))
                         .await
                         .is_err()
                 {
@@ -256,10 +272,16 @@ async fn pump(
             match received {
                 Ok(p) if p.seq <= sent => continue,
                 Ok(p) if p.seq == sent + 1 => {
-                    numbers.observe(&state, &p.event).await;
                     if visible(&p.event, auditor)
                         && tx
-                            .send(message(tz, p.seq, p.at_ms, &p.event, auditor, &numbers))
+                            .send(message(
+                                tz,
+                                p.seq,
+                                p.at_ms,
+                                &p.event,
+                                auditor,
+                                p.number.as_deref(),
+                            ))
                             .await
                             .is_err()
                     {

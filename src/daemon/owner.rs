@@ -48,6 +48,10 @@ pub struct Published {
     pub actor: String,
     pub client: String,
     pub event: Event,
+    /// The number of the ticket the event is about, when the hall knows it:
+    /// a screen shows a call straight from the message, and no subscriber
+    /// need keep a map of the day's numbers.
+    pub number: Option<String>,
 }
 
 /// What a submitter gets back for a command that was accepted.
@@ -510,6 +514,7 @@ impl<C: Clock> OwnerLoop<C> {
                     actor: actor.clone(),
                     client: client.clone(),
                     event: event.clone(),
+                    number: self.hall.number_of(event),
                 };
                 let _ = self.events.send(Arc::new(published));
             }
@@ -744,6 +749,7 @@ impl<C: Clock> OwnerLoop<C> {
                 at_ms: now,
                 actor: r.actor.clone(),
                 client: r.client.clone(),
+                number: self.hall.number_of(&prepared.event),
                 event: prepared.event,
             }));
         }

@@ -289,6 +289,12 @@ impl Hall {
         self.s.tickets.get(&id)
     }
 
+    /// The number of the ticket an event is about, if the hall knows it.
+    pub fn number_of(&self, event: &Event) -> Option<String> {
+        let id = event.ticket()?;
+        self.ticket(id).map(|t| t.number.clone())
+    }
+
     /// Today's ticket with this number.
     pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
         self.s
