@@ -831,6 +831,7 @@ impl Hall {
     fn current<'a>(&'a self, w: &WindowState) -> Result<&'a Ticket, Refusal> {
         w.current
             .and_then(|t| self.s.tickets.get(&t))
+            .map(|t| &**t)
             .ok_or_else(|| refuse::no_current_ticket(w.number))
     }
 

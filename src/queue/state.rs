@@ -137,7 +137,9 @@ pub struct State {
     pub closed_slot: Option<(NaiveDate, u32)>,
     pub config_sha256: Option<String>,
     pub next_ticket: u64,
-    pub tickets: HashMap<TicketId, Ticket>,
+    /// Boxed: the table holds a pointer, not a ~290-byte ticket, so its
+    /// spare buckets (and the old and new tables while it grows) cost little.
+    pub tickets: HashMap<TicketId, Box<Ticket>>,
     /// Today's numbers → the ticket holding it (and the numbers of live tickets carried over from an earlier day).
     pub by_number: HashMap<String, TicketId>,
     pub series: HashMap<String, SeriesState>,
@@ -211,7 +213,7 @@ impl Hall {
     /// line instead of to the day's tickets. Answers about finished tickets
     /// (`ticket`, `ticket_by_number`) and the day's figures are not in it.
     pub fn live_copy(&self) -> Hall {
-        let tickets: HashMap<TicketId, Ticket> = self
+        let tickets: HashMap<TicketId, Box<Ticket>> = self
             .s
             .tickets
             .iter()
@@ -243,7 +245,7 @@ impl Hall {
         self.s.tickets.len()
     }
 
-    fn live_numbers(&self, live: &HashMap<TicketId, Ticket>) -> HashMap<String, TicketId> {
+    fn live_numbers(&self, live: &HashMap<TicketId, Box<Ticket>>) -> HashMap<String, TicketId> {
         self.s
             .by_number
             .iter()
@@ -286,7 +288,7 @@ impl Hall {
     }
 
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        self.s.tickets.get(&id)
+        self.s.tickets.get(&id).map(|t| &**t)
     }
 
     /// The number of the ticket an event is about, if the hall knows it.
@@ -301,10 +303,11 @@ impl Hall {
             .by_number
             .get(number)
             .and_then(|id| self.s.tickets.get(id))
+            .map(|t| &**t)
     }
 
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
-        self.s.tickets.values()
+        self.s.tickets.values().map(|t| &**t)
     }
 
     pub fn window(&self, n: WindowNo) -> Option<&WindowState> {
@@ -505,7 +508,7 @@ impl Hall {
                 }
                 s.by_number.insert(number.clone(), *ticket);
                 s.queues.insert(t.lane(), t.entry());
-                s.tickets.insert(*ticket, t);
+                s.tickets.insert(*ticket, Box::new(t));
                 s.live += 1;
             }
             Event::TicketCalled {

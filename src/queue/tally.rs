@@ -65,7 +65,7 @@ impl DayTally {
     pub fn observe(
         &mut self,
         event: &Event,
-        tickets: &HashMap<TicketId, Ticket>,
+        tickets: &HashMap<TicketId, Box<Ticket>>,
         tz: Tz,
         at_ms: Millis,
     ) {
