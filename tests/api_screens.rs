@@ -200,6 +200,16 @@ async fn window_list_has_every_window_with_its_zone() {
         assert_eq!(windows[0]["state"], "idle");
         assert_eq!(windows[0]["staff"]["account"], "w01");
         assert_eq!(windows[1]["state"], "unstaffed");
+        // Since when: the sign-in for window 1, in the hall's time; nothing
+        // yet for a window nobody has touched (not 1970).
+        assert!(
+            windows[0]["since"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("+08:00") && !t.starts_with("1970")),
+            "{}",
+            windows[0]
+        );
+        assert!(windows[1]["since"].is_null(), "{}", windows[1]);
         let w12 = windows.iter().find(|w| w["number"] == 12).expect("12");
         assert_eq!(w12["zone"], "f1-police");
         assert_eq!(w12["zone_name"], "一楼公安交警区");

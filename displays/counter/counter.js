@@ -381,7 +381,7 @@
     }
     $("state").textContent = st;
     $("state").className = "state s-" + d.state;
-    $("state-since").textContent = d.since && !/^1970/.test(d.since) ? HQ.t("自 ", "since ") + HQ.hhmm(d.since) : "";
+    $("state-since").textContent = d.since ? HQ.t("自 ", "since ") + HQ.hhmm(d.since) : "";
 
     $("waiting").textContent = d.waiting === undefined ? "—" : d.waiting;
 

@@ -250,7 +250,9 @@ pub struct WindowView {
     pub current: Option<CurrentTicket>,
     /// Minutes staffed and idle while tickets it serves wait (idle windows only).
     pub idle_minutes: Option<i64>,
-    pub since: String,
+    /// When the window last changed state (local time, RFC 3339); null for
+    /// a window nothing has happened at since the journal began.
+    pub since: Option<String>,
     pub services: Vec<WindowServiceView>,
     pub parked: Vec<String>,
 }
@@ -318,7 +320,7 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
         staff,
         current,
         idle_minutes,
-        since: time(config.tz, w.since_ms),
+        since: (w.since_ms > 0).then(|| time(config.tz, w.since_ms)),
         services: w
             .services
             .iter()
