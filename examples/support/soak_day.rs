@@ -25,8 +25,8 @@
 //! - Big screens: event-stream readers on `/api/v1/events` the whole time.
 //! - Faults on a schedule (unplugged devices plugged back, garbage, bad CRC,
 //!   slow devices, a whole line silent, a voice chip gone).
-//! - Every `sample_seconds` the daemon's VmRSS and VmHWM (/proc), the tickets
-//!   issued so far and the journal's size.
+//! - Every `sample_seconds` the daemon's VmRSS, VmHWM and RssAnon (/proc),
+//!   the tickets issued so far and the journal's size.
 //!
 //! At the end (all arrivals issued, nobody waiting, every counter idle) each
 //! issued ticket is read back (it must have ended: finished or no-show),
@@ -166,6 +166,9 @@ pub struct Sample {
     pub seconds: f64,
     pub rss_kb: u64,
     pub hwm_kb: u64,
+    /// RssAnon: the daemon's own memory, without the binary's code pages
+    /// (clean, shared with other processes, reclaimable).
+    pub anon_kb: u64,
     pub issued: u64,
     pub journal_bytes: u64,
 }
@@ -188,6 +191,7 @@ pub struct Report {
     pub total_seconds: f64,
     pub drained: bool,
     pub rss_idle_kb: u64,
+    pub anon_idle_kb: u64,
     pub samples: Vec<Sample>,
     pub latency: Vec<Latency>,
     /// "kind status" → count of non-2xx answers.
@@ -229,20 +233,21 @@ fn median_kb(v: impl Iterator<Item = u64>) -> Option<u64> {
 impl Report {
     /// Median RSS (kB) in the first and last `share` of the arrival period.
     pub fn rss_first_last(&self, share: f64) -> (Option<u64>, Option<u64>) {
+        self.first_last(share, |s| s.rss_kb)
+    }
+
+    /// Median of `kb` over the samples in the first and last `share` of the
+    /// arrival period.
+    fn first_last(&self, share: f64, kb: impl Fn(&Sample) -> u64) -> (Option<u64>, Option<u64>) {
         let span = self.arrival_seconds * share;
-        let first = median_kb(
-            self.samples
-                .iter()
-                .filter(|s| s.seconds < span)
-                .map(|s| s.rss_kb),
-        );
+        let first = median_kb(self.samples.iter().filter(|s| s.seconds < span).map(&kb));
         let last = median_kb(
             self.samples
                 .iter()
                 .filter(|s| {
                     s.seconds >= self.arrival_seconds - span && s.seconds <= self.arrival_seconds
                 })
-                .map(|s| s.rss_kb),
+                .map(&kb),
         );
         (first, last)
     }
@@ -310,6 +315,13 @@ impl Report {
             last.map_or("-".into(), |v| v.to_string()),
             max_hwm
         );
+        let (anon_first, anon_last) = self.first_last(1.0 / 6.0, |s| s.anon_kb);
+        println!(
+            "rss anon (without the binary's code pages): idle {} kB; median first sixth {} kB, last sixth {} kB",
+            self.anon_idle_kb,
+            anon_first.map_or("-".into(), |v| v.to_string()),
+            anon_last.map_or("-".into(), |v| v.to_string()),
+        );
         if let (Some(f), Some(l)) = (first, last) {
             let growth = l as f64 - f as f64;
             let per_k = 1000.0 * growth / (self.issued.max(1) as f64 * 5.0 / 6.0);
@@ -347,11 +359,11 @@ impl Report {
         for f in &self.faults {
             println!("  {f}");
         }
-        println!("rss timeline (s, VmRSS kB, VmHWM kB, issued, journal bytes):");
+        println!("rss timeline (s, VmRSS kB, VmHWM kB, RssAnon kB, issued, journal bytes):");
         for s in &self.samples {
             println!(
-                "  {:>6.0} {:>7} {:>7} {:>6} {:>10}",
-                s.seconds, s.rss_kb, s.hwm_kb, s.issued, s.journal_bytes
+                "  {:>6.0} {:>7} {:>7} {:>7} {:>6} {:>10}",
+                s.seconds, s.rss_kb, s.hwm_kb, s.anon_kb, s.issued, s.journal_bytes
             );
         }
         let problems = self.problems();
@@ -645,8 +657,14 @@ fn start_daemon(
     Ok((proc, addr))
 }
 
-/// (VmRSS, VmHWM) in kB.
-fn memory(pid: u32) -> Option<(u64, u64)> {
+/// A process's memory from /proc, in kB.
+struct Memory {
+    rss_kb: u64,
+    hwm_kb: u64,
+    anon_kb: u64,
+}
+
+fn memory(pid: u32) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
@@ -657,7 +675,11 @@ fn memory(pid: u32) -> Option<(u64, u64)> {
             .parse()
             .ok()
     };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some(Memory {
+        rss_kb: field("VmRSS:")?,
+        hwm_kb: field("VmHWM:")?,
+        anon_kb: field("RssAnon:")?,
+    })
 }
 
 /// utime + stime of a process, in seconds (clock ticks taken as 1/100 s).
@@ -1150,10 +1172,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         opts.work.display()
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle = memory(pid);
     let mut report = Report {
         windows: plan.counters.len(),
         tickets_planned: opts.tickets,
-        rss_idle_kb: memory(pid).map_or(0, |m| m.0),
+        rss_idle_kb: idle.as_ref().map_or(0, |m| m.rss_kb),
+        anon_idle_kb: idle.as_ref().map_or(0, |m| m.anon_kb),
         ..Report::default()
     };
 
@@ -1269,11 +1293,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
     loop {
         let now = Instant::now();
         if now >= next_sample {
-            if let Some((rss, hwm)) = memory(pid) {
+            if let Some(m) = memory(pid) {
                 report.samples.push(Sample {
                     seconds: (now - start).as_secs_f64(),
-                    rss_kb: rss,
-                    hwm_kb: hwm,
+                    rss_kb: m.rss_kb,
+                    hwm_kb: m.hwm_kb,
+                    anon_kb: m.anon_kb,
                     issued: shared.issued.load(Ordering::Relaxed),
                     journal_bytes: journal_bytes(&data),
                 });
@@ -1344,11 +1369,12 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
         }
     }
     report.total_seconds = start.elapsed().as_secs_f64();
-    if let Some((rss, hwm)) = memory(pid) {
+    if let Some(m) = memory(pid) {
         report.samples.push(Sample {
             seconds: report.total_seconds,
-            rss_kb: rss,
-            hwm_kb: hwm,
+            rss_kb: m.rss_kb,
+            hwm_kb: m.hwm_kb,
+            anon_kb: m.anon_kb,
             issued: shared.issued.load(Ordering::Relaxed),
             journal_bytes: journal_bytes(&data),
         });
