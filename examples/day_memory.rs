@@ -5,9 +5,9 @@
 //! counting allocator, and prints the heap the rebuilt state holds: the
 //! hall (every ticket of the day, the lines, the windows, the day's tally),
 //! the look-ahead's `Hall::live_copy`, and the idempotency cache; each
-//! divided by the day's tickets. The daemon holds the hall twice (the owner
-//! and the device hub's replica), so this is the part of its memory that
-//! grows with the day's tickets.
+//! divided by the day's tickets. The owner holds the whole hall; the device
+//! hub's replica and the look-ahead hold live copies, so the hall is the
+//! part of the daemon's memory that grows with the day's tickets.
 //!
 //! ```text
 //! cargo run --release --example day_memory -- \

@@ -222,7 +222,7 @@ async fn pump(
             }
             let mut events = Vec::with_capacity(rows.len());
             for r in &rows {
-                let Ok(event) = serde_json::from_str::<Event>(&r.payload) else {
+                let Ok(event) = crate::daemon::replay::event_of(r) else {
                     return;
                 };
                 events.push(event);

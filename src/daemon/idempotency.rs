@@ -94,12 +94,10 @@ pub enum Lookup {
     Reused,
 }
 
-/// Where a remembered answer is: its rows in the journal. A few dozen
-/// bytes, whatever the answer held; the answer itself is read back from
-/// the journal only when a retry comes (rare), so a whole day's keys cost
-/// little memory.
-/// 24 bytes (32 with its key in the table): at the 20,000-key bound the
-/// table (65,536 buckets under steady insert and evict) is ~2.1 MB.
+/// Where a remembered answer is: its rows in the journal. 24 bytes (32
+/// with its key in the table), whatever the answer held; the answer itself
+/// is read back from the journal only when a retry comes (rare), so a whole
+/// day's keys cost little memory (see [`ENTRIES_MAX`]).
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     first_seq: u64,

@@ -6,11 +6,11 @@
 //! owner's broadcast of committed events. After committed batches — at most
 //! once per [`MIN_INTERVAL`] (and never more than [`BUSY_SHARE`] of one
 //! core: after a look-ahead of d, the next waits at least d ÷ that share),
-//! and at least every [`MAX_INTERVAL`] while
-//! tickets wait, so an estimate does not go stale in a quiet hall — it takes
-//! a copy of the hall's live part (`Hall::live_copy` in `HallHandle::query`, the only work on the owner
-//! thread), runs the look-ahead on the blocking pool, and publishes the
-//! result. Readers take an `Arc` of the latest forecast; nobody waits for a
+//! and at least every [`MAX_INTERVAL`] while tickets wait, so an estimate
+//! does not go stale in a quiet hall — it takes a copy of the hall's live
+//! part (`Hall::live_copy` in `HallHandle::query`, the only work on the
+//! owner thread), runs the look-ahead on the blocking pool, and publishes
+//! the result. Readers take an `Arc` of the latest forecast; nobody waits for a
 //! look-ahead.
 
 use std::path::PathBuf;
