@@ -25,32 +25,48 @@ use hallq::daemon::JOURNAL_FILE;
 use hallq::daemon::replay::replay_full;
 use hallq::journal::Journal;
 
-/// The system allocator, counting the bytes it holds for the program.
+/// The system allocator, counting the bytes it holds for the program: each
+/// block's usable size plus glibc's 8-byte chunk header (a 5-byte string
+/// holds a 32-byte chunk), so small allocations count what they cost; on
+/// other systems, the sizes asked for.
 struct Counting;
 
 static HELD: AtomicIsize = AtomicIsize::new(0);
+
+fn block_bytes(p: *mut u8, asked: usize) -> isize {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let _ = asked;
+        // SAFETY: `p` is a live block from the system allocator (malloc).
+        let usable = unsafe { libc::malloc_usable_size(p.cast()) };
+        return (usable + std::mem::size_of::<usize>()) as isize;
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = p;
+        asked as isize
+    }
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            HELD.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            HELD.fetch_add(block_bytes(p, layout.size()), Ordering::Relaxed);
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HELD.fetch_sub(block_bytes(ptr, layout.size()), Ordering::Relaxed);
         unsafe { System.dealloc(ptr, layout) };
-        HELD.fetch_sub(layout.size() as isize, Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = block_bytes(ptr, layout.size());
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            HELD.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
+            HELD.fetch_add(block_bytes(p, new_size) - old, Ordering::Relaxed);
         }
         p
     }

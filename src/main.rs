@@ -564,7 +564,7 @@ fn describe(hall: &Hall, at_ms: Millis) -> String {
 
 fn number_of(hall: &Hall, id: hallq::queue::TicketId) -> String {
     hall.ticket(id)
-        .map_or_else(|| format!("#{id}"), |t| t.number.clone())
+        .map_or_else(|| format!("#{id}"), |t| t.number.to_string())
 }
 
 /// Applies `--bus NAME=PATH` options.

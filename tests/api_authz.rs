@@ -247,7 +247,7 @@ async fn window(
             .parked
             .iter()
             .filter_map(|t| h.ticket(*t))
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .collect();
         (w.staff.clone(), current, w.paused.is_some(), parked, w.open)
     })
@@ -336,7 +336,7 @@ async fn ensure_waiting(s: &TestServer) -> String {
                         && t.directed_to.is_none()
                 })
                 .min_by_key(|t| t.id)
-                .map(|t| t.number.clone())
+                .map(|t| t.number.to_string())
         })
     };
     if let Some(n) = find().await {

@@ -709,7 +709,7 @@ fn the_morning_after_a_power_cut_the_day_opens_swept_and_every_device_is_resynce
         let live: Vec<String> = h
             .tickets()
             .filter(|t| t.status.is_live())
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .collect();
         let a003 = h.ticket(served_yesterday).map(|t| (t.status, t.window));
         (h.day(), h.state().session.is_some(), staffed, live, a003)

@@ -164,7 +164,7 @@ impl H {
     }
 
     fn number(&self, id: TicketId) -> String {
-        self.hall.ticket(id).expect("ticket").number.clone()
+        self.hall.ticket(id).expect("ticket").number.to_string()
     }
 
     fn sign_in(&mut self, window: WindowNo) {

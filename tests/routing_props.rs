@@ -262,7 +262,7 @@ impl H {
     }
 
     fn number(&self, id: TicketId) -> String {
-        self.hall.ticket(id).expect("ticket").number.clone()
+        self.hall.ticket(id).expect("ticket").number.to_string()
     }
 
     fn key(&self, id: TicketId) -> QueueKey {
@@ -617,7 +617,7 @@ proptest! {
                         let lane = match t.directed_to {
                             Some(d) if d == window => (String::new(), t.rank, true),
                             Some(_) => continue,
-                            None if w.services.iter().any(|s| s.service == t.service) => (t.service.clone(), t.rank, false),
+                            None if w.services.iter().any(|s| s.service == t.service) => (t.service.to_string(), t.rank, false),
                             None => continue,
                         };
                         let e = heads.entry(lane).or_insert((t.key, t.id));

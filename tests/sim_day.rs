@@ -495,7 +495,7 @@ fn ordinary_waiting(hall: &Hall) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for t in hall.tickets() {
         if t.status == TicketStatus::Waiting && t.rank == 0 && t.directed_to.is_none() {
-            *out.entry(t.service.clone()).or_default() += 1;
+            *out.entry(t.service.to_string()).or_default() += 1;
         }
     }
     out
@@ -779,7 +779,12 @@ impl BeforeStep {
             b.tickets = hall
                 .tickets()
                 .filter(|t| t.status == TicketStatus::Waiting)
-                .map(|t| (t.id, (t.rank, t.directed_to.is_some(), t.service.clone())))
+                .map(|t| {
+                    (
+                        t.id,
+                        (t.rank, t.directed_to.is_some(), t.service.to_string()),
+                    )
+                })
                 .collect();
         }
         Ok(b)

@@ -289,7 +289,7 @@ impl H {
     }
 
     fn number(&self, id: TicketId) -> String {
-        self.hall.ticket(id).expect("ticket").number.clone()
+        self.hall.ticket(id).expect("ticket").number.to_string()
     }
 
     fn status(&self, id: TicketId) -> TicketStatus {
@@ -1594,7 +1594,7 @@ fn a_ticket_carried_over_keeps_its_number_from_the_new_day() {
         .hall
         .tickets()
         .filter(|t| t.status.is_live())
-        .map(|t| t.number.clone())
+        .map(|t| t.number.to_string())
         .collect();
     assert_eq!(live.len(), 2);
     assert_ne!(live[0], live[1]);

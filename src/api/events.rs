@@ -90,7 +90,7 @@ async fn numbers_of(state: &AppState, events: &[Event]) -> HashMap<u64, String> 
             .hall
             .query(move |hall, _| {
                 (unknown.iter())
-                    .filter_map(|&id| hall.ticket(id).map(|t| (id.0, t.number.clone())))
+                    .filter_map(|&id| hall.ticket(id).map(|t| (id.0, t.number.to_string())))
                     .collect()
             })
             .await

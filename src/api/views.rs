@@ -194,8 +194,8 @@ pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
     let zone = window.and_then(|w| config.zone(&w.zone));
     TicketView {
         id: t.id.0,
-        number: t.number.clone(),
-        service: t.service.clone(),
+        number: t.number.to_string(),
+        service: t.service.to_string(),
         service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
         service_name_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
         status: status_name(t.status).to_string(),
@@ -298,9 +298,9 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
         .and_then(|id| hall.ticket(id))
         .map(|t| CurrentTicket {
             id: t.id.0,
-            number: t.number.clone(),
+            number: t.number.to_string(),
             status: status_name(t.status).to_string(),
-            service: t.service.clone(),
+            service: t.service.to_string(),
         });
     let someone_waits = w.services.iter().any(|s| hall.waiting_for(&s.service) > 0);
     let idle_minutes =
@@ -333,7 +333,7 @@ pub fn window(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowView> {
             .parked
             .iter()
             .filter_map(|id| hall.ticket(*id))
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .collect(),
     })
 }
@@ -428,7 +428,7 @@ pub fn window_detail(hall: &Hall, n: WindowNo, now_ms: Millis) -> Option<WindowD
         .map(|c| UpcomingTicket {
             number: hall
                 .ticket(c.ticket)
-                .map(|t| t.number.clone())
+                .map(|t| t.number.to_string())
                 .unwrap_or_default(),
             service: c.service,
             rank: c.rank,
@@ -727,8 +727,8 @@ pub fn recent_calls(hall: &Hall) -> Vec<CallView> {
             let service = config.service(&t.service);
             Some(CallView {
                 ticket_id: t.id.0,
-                number: t.number.clone(),
-                service: t.service.clone(),
+                number: t.number.to_string(),
+                service: t.service.to_string(),
                 service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
                 service_name_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
                 window: c.window,

@@ -42,7 +42,7 @@ pub fn indicator_for(hall: &Hall, window: WindowNo) -> WindowShows {
     let Some(activity) = hall.activity(window) else {
         return WindowShows::Off;
     };
-    let number = |id| hall.ticket(id).map(|t| t.number.clone());
+    let number = |id| hall.ticket(id).map(|t| t.number.to_string());
     match activity {
         WindowActivity::Closed => WindowShows::Closed,
         WindowActivity::Unstaffed | WindowActivity::Idle => WindowShows::Idle,
@@ -130,7 +130,7 @@ impl RecentCalls {
             }
             Event::TicketCalled { ticket, window, .. }
             | Event::TicketRecalled { ticket, window, .. } => {
-                let Some(number) = hall.ticket(*ticket).map(|t| t.number.clone()) else {
+                let Some(number) = hall.ticket(*ticket).map(|t| t.number.to_string()) else {
                     return false;
                 };
                 let Some(zone) = hall.config().window(*window).map(|w| w.zone.clone()) else {

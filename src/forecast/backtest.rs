@@ -358,7 +358,12 @@ pub struct TruthStaff<'a> {
 
 impl Behaviour for TruthStaff<'_> {
     fn handle(&mut self, rng: &mut SimRng, _hall: &Hall, window: WindowNo, t: &Ticket) -> Handling {
-        let p = self.truth.no_show.get(&t.service).copied().unwrap_or(0.05);
+        let p = self
+            .truth
+            .no_show
+            .get(t.service.as_str())
+            .copied()
+            .unwrap_or(0.05);
         // A citizen called back after a no-show comes more often than not.
         let p = if t.no_shows > 0 { p * 0.5 } else { p };
         if bernoulli(rng, p) {
@@ -369,7 +374,7 @@ impl Behaviour for TruthStaff<'_> {
         let (mu, sd) = self
             .truth
             .window_time
-            .get(&(t.service.clone(), window))
+            .get(&(t.service.to_string(), window))
             .copied()
             .unwrap_or((8.0_f64.ln(), 0.5));
         let minutes = lognormal(rng, mu, sd).clamp(0.3, 180.0) * f64::from(t.cases.max(1));

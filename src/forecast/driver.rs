@@ -796,7 +796,11 @@ impl<B: Behaviour> Driver<B> {
             }
             let windows: Vec<WindowNo> = match t.directed_to {
                 Some(w) => vec![w],
-                None => self.serves.get(&t.service).cloned().unwrap_or_default(),
+                None => self
+                    .serves
+                    .get(t.service.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             };
             for w in windows {
                 if self.desks.get(&w).is_some_and(|d| d.mode == Mode::Idle)

@@ -332,13 +332,13 @@ impl Hall {
                         }
                         // Keep the service when the target serves it; else take the target's main service.
                         let service = if target.services.iter().any(|s| s.service == t.service) {
-                            t.service.clone()
+                            t.service.to_string()
                         } else {
                             target
                                 .services
                                 .iter()
                                 .max_by_key(|s| s.weight)
-                                .map_or_else(|| t.service.clone(), |s| s.service.clone())
+                                .map_or_else(|| t.service.to_string(), |s| s.service.to_string())
                         };
                         (service, Some(*n))
                     }
@@ -648,7 +648,7 @@ impl Hall {
             let held = self
                 .s
                 .by_number
-                .get(&number)
+                .get(number.as_str())
                 .and_then(|id| self.s.tickets.get(id))
                 .is_some_and(|t| t.status.is_live());
             if !held {
@@ -726,7 +726,7 @@ impl Hall {
             .candidates(window, &w.services, self.bound(), now_ms, |id| {
                 tickets
                     .get(&id)
-                    .map(|t| t.service.clone())
+                    .map(|t| t.service.to_string())
                     .unwrap_or_default()
             })
     }
@@ -743,7 +743,7 @@ impl Hall {
             .preview(window, &w.services, self.bound(), now_ms, n, |id| {
                 tickets
                     .get(&id)
-                    .map(|t| t.service.clone())
+                    .map(|t| t.service.to_string())
                     .unwrap_or_default()
             })
     }
@@ -764,7 +764,7 @@ impl Hall {
                     .s
                     .tickets
                     .get(&c.ticket)
-                    .map(|t| t.number.clone())
+                    .map(|t| t.number.to_string())
                     .unwrap_or_default();
                 ExplainedCandidate {
                     number,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::Serialize;
 
 use super::command::WindowService;
@@ -25,15 +26,19 @@ pub const LIVE_TICKETS_MAX: usize = 100_000;
 /// Most tickets parked at one window.
 pub const PARKED_PER_WINDOW_MAX: usize = 20;
 
+/// A ticket of the day. The hall keeps every one until the next day opens,
+/// so its short strings (number, service ids, staff account) are
+/// `CompactString`s, stored inline up to 24 bytes: no heap block each
+/// (glibc's smallest is 32 bytes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ticket {
     pub id: TicketId,
-    pub number: String,
+    pub number: CompactString,
     pub day: NaiveDate,
     /// The service whose series issued the number.
-    pub issued_for: String,
+    pub issued_for: CompactString,
     /// The service of the current step.
-    pub service: String,
+    pub service: CompactString,
     pub priority: Option<String>,
     pub rank: u32,
     /// Keyed hash of the id number; never the number itself.
@@ -52,7 +57,7 @@ pub struct Ticket {
     pub recalls: u32,
     pub no_shows: u32,
     /// 首问负责: the staff member who first served this citizen.
-    pub first_receiver: Option<String>,
+    pub first_receiver: Option<CompactString>,
     pub outcome: Option<Outcome>,
     pub step: u32,
     pub called_ms: Option<Millis>,
@@ -141,7 +146,7 @@ pub struct State {
     /// spare buckets (and the old and new tables while it grows) cost little.
     pub tickets: HashMap<TicketId, Box<Ticket>>,
     /// Today's numbers → the ticket holding it (and the numbers of live tickets carried over from an earlier day).
-    pub by_number: HashMap<String, TicketId>,
+    pub by_number: HashMap<CompactString, TicketId>,
     pub series: HashMap<String, SeriesState>,
     pub cases_issued: HashMap<String, u32>,
     pub slot_cases: HashMap<(String, u32), u32>,
@@ -245,7 +250,10 @@ impl Hall {
         self.s.tickets.len()
     }
 
-    fn live_numbers(&self, live: &HashMap<TicketId, Box<Ticket>>) -> HashMap<String, TicketId> {
+    fn live_numbers(
+        &self,
+        live: &HashMap<TicketId, Box<Ticket>>,
+    ) -> HashMap<CompactString, TicketId> {
         self.s
             .by_number
             .iter()
@@ -294,7 +302,7 @@ impl Hall {
     /// The number of the ticket an event is about, if the hall knows it.
     pub fn number_of(&self, event: &Event) -> Option<String> {
         let id = event.ticket()?;
-        self.ticket(id).map(|t| t.number.clone())
+        self.ticket(id).map(|t| t.number.to_string())
     }
 
     /// Today's ticket with this number.
@@ -463,10 +471,10 @@ impl Hall {
                 let Some(day) = s.day else { return };
                 let t = Ticket {
                     id: *ticket,
-                    number: number.clone(),
+                    number: number.as_str().into(),
                     day,
-                    issued_for: service.clone(),
-                    service: service.clone(),
+                    issued_for: service.as_str().into(),
+                    service: service.as_str().into(),
                     priority: priority.clone(),
                     rank: *rank,
                     person: person.clone(),
@@ -506,7 +514,7 @@ impl Hall {
                 if let IssueSource::Appointment { code, .. } = source {
                     s.appointments.insert(code.clone());
                 }
-                s.by_number.insert(number.clone(), *ticket);
+                s.by_number.insert(number.as_str().into(), *ticket);
                 s.queues.insert(t.lane(), t.entry());
                 s.tickets.insert(*ticket, Box::new(t));
                 s.live += 1;
@@ -567,7 +575,8 @@ impl Hall {
                 if let Some(t) = s.tickets.get_mut(ticket) {
                     t.status = TicketStatus::Serving;
                     t.started_ms = Some(at_ms);
-                    t.first_receiver.get_or_insert_with(|| staff.clone());
+                    t.first_receiver
+                        .get_or_insert_with(|| staff.as_str().into());
                 }
                 if let Some(w) = s.windows.get_mut(window) {
                     w.since_ms = at_ms;
@@ -586,7 +595,7 @@ impl Hall {
                     .s
                     .tickets
                     .get(ticket)
-                    .map(|t| t.service.clone())
+                    .map(|t| t.service.to_string())
                     .unwrap_or_default();
                 if let Some(w) = self.s.windows.get_mut(window) {
                     w.awaiting_rating = Some(AwaitingRating {
@@ -604,7 +613,7 @@ impl Hall {
                 t.window = None;
                 match next_step {
                     Some(next) => {
-                        t.service = next.clone();
+                        t.service = next.as_str().into();
                         t.step += 1;
                         t.status = TicketStatus::Waiting;
                         let (lane, entry) = (t.lane(), t.entry());
@@ -677,7 +686,7 @@ impl Hall {
                 let Some(t) = s.tickets.get_mut(ticket) else {
                     return;
                 };
-                t.service = to_service.clone();
+                t.service = to_service.as_str().into();
                 t.directed_to = *to_window;
                 t.window = None;
                 t.status = TicketStatus::Waiting;

@@ -573,12 +573,12 @@ impl Traffic {
             .rng
             .pick(&w.parked)
             .and_then(|id| hall.ticket(*id))
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .unwrap_or_default();
         if self.rng.chance(10) {
             number = self
                 .any_ticket(hall)
-                .map(|t| t.number.clone())
+                .map(|t| t.number.to_string())
                 .unwrap_or_else(|| "Z999".to_string());
         }
         Command::Unpark {
@@ -606,7 +606,7 @@ impl Traffic {
         let number = self
             .rng
             .pick(pool)
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .unwrap_or_else(|| "Q000".to_string());
         let reason = match self.rng.below(10) {
             0 => String::new(),
@@ -706,7 +706,7 @@ impl Traffic {
         let actor = self.some_actor();
         let number = self
             .any_ticket(hall)
-            .map(|t| t.number.clone())
+            .map(|t| t.number.to_string())
             .unwrap_or_else(|| "A001".to_string());
         let command = match self.rng.below(12) {
             0 => Command::CallNext { window },

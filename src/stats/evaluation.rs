@@ -82,7 +82,7 @@ pub fn record(
 ) -> EvaluationRecord {
     let config = hall.config();
     let t = hall.ticket(ticket);
-    let service_id = t.map(|t| t.service.clone()).unwrap_or_default();
+    let service_id = t.map(|t| t.service.to_string()).unwrap_or_default();
     let service = config.service(&service_id);
     let department_id = service.map(|s| s.department.clone()).unwrap_or_default();
     let department = config.department(&department_id);
@@ -97,7 +97,7 @@ pub fn record(
             .unwrap_or_default(),
         rated_at: local.map(|l| l.to_rfc3339()).unwrap_or_default(),
         ticket: ticket.0,
-        number: t.map(|t| t.number.clone()).unwrap_or_default(),
+        number: t.map(|t| t.number.to_string()).unwrap_or_default(),
         service: service_id,
         service_name: service.map(|s| s.name.clone()).unwrap_or_default(),
         department: department_id,

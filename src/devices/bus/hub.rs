@@ -240,7 +240,7 @@ impl Hub {
         recall: bool,
         now: Millis,
     ) {
-        let Some(number) = self.hall.ticket(ticket).map(|t| t.number.clone()) else {
+        let Some(number) = self.hall.ticket(ticket).map(|t| t.number.to_string()) else {
             return;
         };
         let Some(zone) = self.config.window(window).map(|w| w.zone.clone()) else {
@@ -364,7 +364,7 @@ impl Hub {
                     _ => window
                         .current
                         .and_then(|t| hall.ticket(t))
-                        .map(|t| t.number.clone())
+                        .map(|t| t.number.to_string())
                         .unwrap_or_default(),
                 };
                 let screen = KeypadScreen {
@@ -577,7 +577,7 @@ fn recent_calls(hall: &Hall) -> RecentCalls {
         return recent;
     }
     for call in state.tally.recent_calls.iter().rev() {
-        let number = hall.ticket(call.ticket).map(|t| t.number.clone());
+        let number = hall.ticket(call.ticket).map(|t| t.number.to_string());
         let zone = hall.config().window(call.window).map(|w| w.zone.clone());
         if let (Some(number), Some(zone)) = (number, zone) {
             recent.record(&zone, BoardCall::new(number, call.window));
