@@ -1218,6 +1218,82 @@ fn cancel_rules() {
     assert!(h.hall.window(1).is_some_and(|w| w.parked.is_empty()));
 }
 
+#[test]
+fn a_ticket_that_ends_leaves_the_live_table_and_is_still_answered_for() {
+    let mut h = H::at(9, 0);
+    let done = h.issue("plain");
+    let cancelled = h.issue("plain");
+    assert_eq!(h.call(1), Some(done));
+    h.ok(&staff(1), Command::Start { window: 1 });
+    h.ok(
+        &staff(1),
+        Command::Finish {
+            window: 1,
+            outcome: Outcome::Done,
+            reason: None,
+        },
+    );
+    h.ok(&kiosk(), Command::Cancel { ticket: cancelled });
+    let s = h.hall.state();
+    assert!(s.tickets.is_empty(), "only live tickets stay in the table");
+    assert_eq!(s.finished.len(), 2);
+    assert!(s.by_number.is_empty(), "only live numbers are indexed");
+    assert_eq!(h.status(done), TicketStatus::Finished);
+    assert_eq!(h.status(cancelled), TicketStatus::Cancelled);
+    assert_eq!(h.hall.ticket_count(), 2);
+    assert_eq!(h.hall.tickets().count(), 2);
+    let number = h.number(done);
+    assert_eq!(h.hall.ticket_by_number(&number).map(|t| t.id), Some(done));
+    // Refusals about an ended ticket name what it is, not "unknown".
+    assert_eq!(
+        h.refused(&kiosk(), Command::Cancel { ticket: done }),
+        "cannot_cancel"
+    );
+    assert_eq!(
+        h.refused(
+            &staff(1),
+            Command::CallTicket {
+                window: 1,
+                number,
+                reason: "x".into(),
+            },
+        ),
+        "ticket_not_waiting"
+    );
+    // An event about an ended ticket (only a foreign journal has one) changes nothing.
+    let before = h.hall.state().clone();
+    h.hall
+        .evolve(&Event::TicketCancelled { ticket: done }, h.now);
+    assert!(&before == h.hall.state());
+}
+
+#[test]
+fn a_number_issued_again_after_its_series_wraps_names_the_newest_ticket() {
+    let wrapping = HALL_TOML.replace(
+        "series = { start = 1, end = 99 }",
+        "series = { start = 1, end = 99, wrap = true }",
+    );
+    assert_ne!(wrapping, HALL_TOML);
+    let mut h = H::fresh_with(&wrapping, 9, 0);
+    h.lifecycle();
+    // "plain" numbers F01–F99; each is cancelled, and the series wraps.
+    let first = h.issue("plain");
+    h.ok(&kiosk(), Command::Cancel { ticket: first });
+    for _ in 2..=99 {
+        let t = h.issue("plain");
+        h.ok(&kiosk(), Command::Cancel { ticket: t });
+    }
+    let again = h.issue("plain");
+    assert_eq!(h.number(again), h.number(first));
+    assert_eq!(h.hall.ticket_by_number("F01").map(|t| t.id), Some(again));
+    h.ok(&kiosk(), Command::Cancel { ticket: again });
+    assert_eq!(h.hall.ticket_by_number("F01").map(|t| t.id), Some(again));
+    assert_eq!(
+        h.hall.ticket(first).map(|t| t.status),
+        Some(TicketStatus::Cancelled)
+    );
+}
+
 // --- staff and windows -------------------------------------------------------
 
 #[test]

@@ -412,7 +412,6 @@ mod tests {
             service: "tax".into(),
             priority: None,
             rank: 0,
-            person: None,
             source: IssueSource::Kiosk,
             cases: 1,
             issued_ms,

@@ -200,7 +200,7 @@ pub fn ticket(hall: &Hall, t: &Ticket, now_ms: Millis) -> TicketView {
         service_name_en: service.map(|s| s.name_en.clone()).unwrap_or_default(),
         status: status_name(t.status).to_string(),
         issued_at: time(config.tz, t.issued_ms),
-        priority: t.priority.clone(),
+        priority: t.priority.as_ref().map(|p| p.to_string()),
         cases: t.cases,
         step: t.step,
         ahead: hall.ahead(t.id, now_ms),

@@ -354,9 +354,7 @@ impl Hall {
             }
             Command::Cancel { ticket } => {
                 let t = self
-                    .s
-                    .tickets
-                    .get(ticket)
+                    .ticket(*ticket)
                     .ok_or_else(|| refuse::ticket_id_unknown(*ticket))?;
                 if !matches!(t.status, TicketStatus::Waiting | TicketStatus::Parked) {
                     return Err(refuse::cannot_cancel(&t.number));

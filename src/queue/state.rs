@@ -39,11 +39,8 @@ pub struct Ticket {
     pub issued_for: CompactString,
     /// The service of the current step.
     pub service: CompactString,
-    pub priority: Option<String>,
+    pub priority: Option<CompactString>,
     pub rank: u32,
-    /// Keyed hash of the id number; never the number itself.
-    #[serde(skip)]
-    pub person: Option<String>,
     pub source: IssueSource,
     pub cases: u32,
     pub issued_ms: Millis,
@@ -142,10 +139,15 @@ pub struct State {
     pub closed_slot: Option<(NaiveDate, u32)>,
     pub config_sha256: Option<String>,
     pub next_ticket: u64,
-    /// Boxed: the table holds a pointer, not a ~290-byte ticket, so its
-    /// spare buckets (and the old and new tables while it grows) cost little.
+    /// The live tickets (waiting, called, serving, parked). Boxed: the
+    /// table holds a pointer, not a ~260-byte ticket, so its spare buckets
+    /// (and the old and new tables while it grows) cost little.
     pub tickets: HashMap<TicketId, Box<Ticket>>,
-    /// Today's numbers → the ticket holding it (and the numbers of live tickets carried over from an earlier day).
+    /// The day's tickets that are no longer live, held densely (see [`Finished`]).
+    pub finished: Finished,
+    /// The live tickets' numbers → the ticket holding it (a carried-over
+    /// ticket from an earlier day keeps its number while it lives). A
+    /// finished ticket's number is looked up in [`State::finished`].
     pub by_number: HashMap<CompactString, TicketId>,
     pub series: HashMap<String, SeriesState>,
     pub cases_issued: HashMap<String, u32>,
@@ -158,6 +160,60 @@ pub struct State {
     pub live: usize,
     /// Today's recent calls, arrivals and waits by hour, staff counts.
     pub tally: super::tally::DayTally,
+}
+
+/// The day's tickets that are no longer live (finished, no-show,
+/// cancelled, expired), in id order. A ticket moves here from
+/// [`State::tickets`] when the event that ends it is applied, and never
+/// changes again: no event applies to a ticket that is not live, so a
+/// finished ticket needs no box or table bucket of its own. Held in one
+/// vector, the day's thousands of them cost their own size each (a boxed
+/// ticket costs its box's header and rounding, its bucket, and a hole in
+/// the heap once it goes) and a lookup is a binary search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Finished {
+    tickets: Vec<Ticket>,
+}
+
+impl Finished {
+    /// Adds a ticket that has just stopped being live. Tickets end roughly
+    /// in the order they were issued, so it goes at or near the end.
+    fn insert(&mut self, t: Ticket) {
+        match self.tickets.binary_search_by_key(&t.id, |x| x.id) {
+            Ok(i) => self.tickets[i] = t,
+            Err(i) => self.tickets.insert(i, t),
+        }
+    }
+
+    pub fn get(&self, id: TicketId) -> Option<&Ticket> {
+        self.tickets
+            .binary_search_by_key(&id, |x| x.id)
+            .ok()
+            .map(|i| &self.tickets[i])
+    }
+
+    /// The last issued ticket with this number (a series may issue it again
+    /// after it wraps round).
+    fn last_numbered(&self, number: &str) -> Option<&Ticket> {
+        self.tickets.iter().rev().find(|t| t.number == number)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Ticket> {
+        self.tickets.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.tickets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tickets.is_empty()
+    }
+
+    /// Forgets every ticket, giving the memory back (a new day, or a replica).
+    fn clear(&mut self) {
+        self.tickets = Vec::new();
+    }
 }
 
 /// The hall: its configuration and its state.
@@ -218,19 +274,11 @@ impl Hall {
     /// line instead of to the day's tickets. Answers about finished tickets
     /// (`ticket`, `ticket_by_number`) and the day's figures are not in it.
     pub fn live_copy(&self) -> Hall {
-        let tickets: HashMap<TicketId, Box<Ticket>> = self
-            .s
-            .tickets
-            .iter()
-            .filter(|(_, t)| t.status.is_live())
-            .map(|(id, t)| (*id, t.clone()))
-            .collect();
-        let by_number = self.live_numbers(&tickets);
         Hall {
             config: self.config.clone(),
             s: State {
-                tickets,
-                by_number,
+                tickets: self.s.tickets.clone(),
+                by_number: self.s.by_number.clone(),
                 ..self.state_without_tickets()
             },
         }
@@ -241,25 +289,12 @@ impl Hall {
     /// does not hold the whole day a second time. Decides as before (see
     /// [`live_copy`](Self::live_copy)); the day's tally is kept.
     pub fn forget_finished(&mut self) {
-        self.s.tickets.retain(|_, t| t.status.is_live());
-        self.s.by_number = self.live_numbers(&self.s.tickets);
+        self.s.finished.clear();
     }
 
     /// Tickets the hall holds, finished ones of the day included.
     pub fn ticket_count(&self) -> usize {
-        self.s.tickets.len()
-    }
-
-    fn live_numbers(
-        &self,
-        live: &HashMap<TicketId, Box<Ticket>>,
-    ) -> HashMap<CompactString, TicketId> {
-        self.s
-            .by_number
-            .iter()
-            .filter(|(_, id)| live.contains_key(id))
-            .map(|(n, id)| (n.clone(), *id))
-            .collect()
+        self.s.tickets.len() + self.s.finished.len()
     }
 
     /// Every field of the state but the tickets, their numbers and the tally.
@@ -273,6 +308,7 @@ impl Hall {
             config_sha256: s.config_sha256.clone(),
             next_ticket: s.next_ticket,
             tickets: HashMap::new(),
+            finished: Finished::default(),
             by_number: HashMap::new(),
             series: s.series.clone(),
             cases_issued: s.cases_issued.clone(),
@@ -295,8 +331,12 @@ impl Hall {
         self.s.day
     }
 
+    /// A ticket of the day, live or finished.
     pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
-        self.s.tickets.get(&id).map(|t| &**t)
+        match self.s.tickets.get(&id) {
+            Some(t) => Some(&**t),
+            None => self.s.finished.get(id),
+        }
     }
 
     /// The number of the ticket an event is about, if the hall knows it.
@@ -305,17 +345,24 @@ impl Hall {
         self.ticket(id).map(|t| t.number.to_string())
     }
 
-    /// Today's ticket with this number.
+    /// Today's ticket with this number: the live one holding it, or else
+    /// the last one issued with it (a search of the finished ones, for a
+    /// refusal's sake: only live tickets are called or taken back).
     pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
-        self.s
-            .by_number
-            .get(number)
-            .and_then(|id| self.s.tickets.get(id))
-            .map(|t| &**t)
+        match self.s.by_number.get(number) {
+            Some(id) => self.ticket(*id),
+            None => self.s.finished.last_numbered(number),
+        }
     }
 
+    /// Every ticket the hall holds: the live ones (in no particular
+    /// order), then the day's finished ones.
     pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
-        self.s.tickets.values().map(|t| &**t)
+        self.s
+            .tickets
+            .values()
+            .map(|t| &**t)
+            .chain(self.s.finished.iter())
     }
 
     pub fn window(&self, n: WindowNo) -> Option<&WindowState> {
@@ -385,8 +432,38 @@ impl Hall {
         }
     }
 
-    /// Applies one committed event. Never panics; unknown references are skipped.
+    /// Applies one committed event. Never panics; unknown references are
+    /// skipped, and so are events about a ticket that is no longer live.
     pub fn evolve(&mut self, event: &Event, at_ms: Millis) {
+        self.fold(event, at_ms);
+        // The tickets the event ended move to the day's finished ones.
+        match event {
+            Event::DayEnded { expired, .. } => {
+                for id in expired {
+                    self.retire(*id);
+                }
+            }
+            _ => {
+                if let Some(id) = event.ticket() {
+                    self.retire(id);
+                }
+            }
+        }
+    }
+
+    /// Moves a ticket that is no longer live out of the live table.
+    fn retire(&mut self, id: TicketId) {
+        if self.s.tickets.get(&id).is_some_and(|t| !t.status.is_live())
+            && let Some(t) = self.s.tickets.remove(&id)
+        {
+            if self.s.by_number.get(&t.number) == Some(&id) {
+                self.s.by_number.remove(&t.number);
+            }
+            self.s.finished.insert(*t);
+        }
+    }
+
+    fn fold(&mut self, event: &Event, at_ms: Millis) {
         let tz = self.config.tz;
         self.s.tally.observe(event, &self.s.tickets, tz, at_ms);
         let s = &mut self.s;
@@ -402,7 +479,7 @@ impl Hall {
                 s.person_tickets.clear();
                 s.appointments.clear();
                 // Forget finished tickets of earlier days; live ones (still being served) stay.
-                s.tickets.retain(|_, t| t.status.is_live());
+                s.finished.clear();
                 // A ticket carried over keeps its number while it lives, so the new
                 // day's series skips that number instead of issuing it twice.
                 s.by_number = s
@@ -475,9 +552,8 @@ impl Hall {
                     day,
                     issued_for: service.as_str().into(),
                     service: service.as_str().into(),
-                    priority: priority.clone(),
+                    priority: priority.as_deref().map(CompactString::from),
                     rank: *rank,
-                    person: person.clone(),
                     source: source.clone(),
                     cases: *cases,
                     issued_ms: at_ms,
