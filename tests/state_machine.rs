@@ -1224,15 +1224,7 @@ fn a_ticket_that_ends_leaves_the_live_table_and_is_still_answered_for() {
     let done = h.issue("plain");
     let cancelled = h.issue("plain");
     assert_eq!(h.call(1), Some(done));
-    h.ok(&staff(1), Command::Start { window: 1 });
-    h.ok(
-        &staff(1),
-        Command::Finish {
-            window: 1,
-            outcome: Outcome::Done,
-            reason: None,
-        },
-    );
+    serve_out(&mut h, 1);
     h.ok(&kiosk(), Command::Cancel { ticket: cancelled });
     let s = h.hall.state();
     assert!(s.tickets.is_empty(), "only live tickets stay in the table");
@@ -1777,7 +1769,7 @@ fn an_account_without_a_window_role_cannot_sign_in() {
     );
 }
 
-/// Serves window 2's current ticket to the end, freeing the window.
+/// Serves a window's current ticket to the end, freeing the window.
 fn serve_out(h: &mut H, window: WindowNo) {
     h.ok(&staff(window), Command::Start { window });
     h.ok(
