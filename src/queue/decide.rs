@@ -643,13 +643,8 @@ impl Hall {
                 cycle += 1;
             }
             let number = format_number(service, next);
-            let held = self
-                .s
-                .by_number
-                .get(number.as_str())
-                .and_then(|id| self.s.tickets.get(id))
-                .is_some_and(|t| t.status.is_live());
-            if !held {
+            // `by_number` holds the live tickets' numbers only.
+            if !self.s.by_number.contains_key(number.as_str()) {
                 return Ok((next, cycle));
             }
             next += 1;

@@ -274,17 +274,34 @@ impl Hall {
     /// line instead of to the day's tickets. Answers about finished tickets
     /// (`ticket`, `ticket_by_number`) and the day's figures are not in it.
     pub fn live_copy(&self) -> Hall {
+        let s = &self.s;
         Hall {
             config: self.config.clone(),
             s: State {
-                tickets: self.s.tickets.clone(),
-                by_number: self.s.by_number.clone(),
-                ..self.state_without_tickets()
+                day: s.day,
+                day_ended: s.day_ended,
+                session: s.session,
+                closed_slot: s.closed_slot,
+                config_sha256: s.config_sha256.clone(),
+                next_ticket: s.next_ticket,
+                tickets: s.tickets.clone(),
+                finished: Finished::default(),
+                by_number: s.by_number.clone(),
+                series: s.series.clone(),
+                cases_issued: s.cases_issued.clone(),
+                slot_cases: s.slot_cases.clone(),
+                person_tickets: s.person_tickets.clone(),
+                appointments: s.appointments.clone(),
+                windows: s.windows.clone(),
+                staff_at: s.staff_at.clone(),
+                queues: s.queues.clone(),
+                live: s.live,
+                tally: super::tally::DayTally::default(),
             },
         }
     }
 
-    /// Drops the finished tickets of the day (and their numbers): for a
+    /// Drops the finished tickets of the day: for a
     /// replica that shows only what is live (the device hub), so that it
     /// does not hold the whole day a second time. Decides as before (see
     /// [`live_copy`](Self::live_copy)); the day's tally is kept.
@@ -295,32 +312,6 @@ impl Hall {
     /// Tickets the hall holds, finished ones of the day included.
     pub fn ticket_count(&self) -> usize {
         self.s.tickets.len() + self.s.finished.len()
-    }
-
-    /// Every field of the state but the tickets, their numbers and the tally.
-    fn state_without_tickets(&self) -> State {
-        let s = &self.s;
-        State {
-            day: s.day,
-            day_ended: s.day_ended,
-            session: s.session,
-            closed_slot: s.closed_slot,
-            config_sha256: s.config_sha256.clone(),
-            next_ticket: s.next_ticket,
-            tickets: HashMap::new(),
-            finished: Finished::default(),
-            by_number: HashMap::new(),
-            series: s.series.clone(),
-            cases_issued: s.cases_issued.clone(),
-            slot_cases: s.slot_cases.clone(),
-            person_tickets: s.person_tickets.clone(),
-            appointments: s.appointments.clone(),
-            windows: s.windows.clone(),
-            staff_at: s.staff_at.clone(),
-            queues: s.queues.clone(),
-            live: s.live,
-            tally: super::tally::DayTally::default(),
-        }
     }
 
     pub fn state(&self) -> &State {
