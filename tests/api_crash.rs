@@ -25,7 +25,9 @@
 //!
 //! At the end, with the daemon up again, some answered keys are re-sent and
 //! must get their first answer without a new event, and a sample of answered
-//! tickets is read back with `GET /api/v1/tickets/{id}`.
+//! tickets is read back with `GET /api/v1/tickets/{id}`. The re-sent keys are
+//! drawn from those the daemon promises to remember, the last
+//! `ENTRIES_MAX` keyed commands; a fast machine answers more than that here.
 //!
 //! Set `HALLQ_CRASH_SEED` to replay a schedule; the seed is printed.
 
@@ -51,7 +53,7 @@ use common::daemon::{DAEMON_WAIT, Daemon, Log, serve_cmd, verify};
 use hallq::accounts::{Accounts, HashCost};
 use hallq::config::{Config, DEMO_HALL_TOML, Role};
 use hallq::daemon::clock::{Clock, SystemClock};
-use hallq::daemon::idempotency::split_client;
+use hallq::daemon::idempotency::{ENTRIES_MAX, split_client};
 use hallq::daemon::replay::replay;
 use hallq::daemon::{ACCOUNTS_FILE, JOURNAL_FILE};
 use hallq::journal::{Journal, JournalError, JournalReader, Record};
@@ -508,6 +510,26 @@ async fn counter(
 
 // --- the checks -------------------------------------------------------------
 
+/// The idempotency keys of the last `bound` keyed commands in the journal
+/// (a command's rows share its key; the test's keys are unique across
+/// actors): the keys a daemon replaying this journal remembers.
+fn last_keys(journal_path: &Path, bound: usize) -> HashSet<String> {
+    let reader = JournalReader::open(journal_path).expect("open journal read-only");
+    let mut keys: Vec<String> = Vec::new();
+    reader
+        .for_each_from(0, |rec: Record| -> Result<(), JournalError> {
+            if let Some(k) = split_client(&rec.client).1
+                && keys.last().map(String::as_str) != Some(k)
+            {
+                keys.push(k.to_string());
+            }
+            Ok(())
+        })
+        .expect("journal reads back");
+    let from = keys.len().saturating_sub(bound);
+    keys.split_off(from).into_iter().collect()
+}
+
 /// What the journal says, scanned incrementally after each kill.
 #[derive(Default)]
 struct JournalFacts {
@@ -856,16 +878,38 @@ fn sigkill_over_http_loses_nothing_answered() {
         }
     });
 
-    // Re-send answered keys once more: the first answer, no new event.
+    // Re-send answered keys once more: the first answer, no new event. Only
+    // keys the daemon promises to remember are re-sent: the last
+    // ENTRIES_MAX keyed commands (a fast machine answers more in this run).
     let before = JournalReader::open(&journal_path)
         .and_then(|r| r.last_seq())
         .expect("last seq");
+    let remembered_keys = last_keys(&journal_path, ENTRIES_MAX);
     let issues = shared.issues.lock().unwrap().clone();
     let calls = shared.calls.lock().unwrap().clone();
+    let issues_remembered: Vec<&IssueAck> = issues
+        .iter()
+        .filter(|a| remembered_keys.contains(&a.key))
+        .collect();
+    let calls_remembered: Vec<&CallAck> = calls
+        .iter()
+        .filter(|a| remembered_keys.contains(&a.key))
+        .collect();
+    assert!(
+        issues_remembered.len() >= 60 && calls_remembered.len() >= 20,
+        "too few remembered keys to re-send: {} of {} issues, {} of {} calls",
+        issues_remembered.len(),
+        issues.len(),
+        calls_remembered.len(),
+        calls.len()
+    );
     let resent = runtime.block_on(async {
         let mut client = Client::new(addr_rx.clone(), faults.clone());
         let mut resent = 0;
-        for ack in issues.iter().step_by((issues.len() / 60).max(1)) {
+        for ack in issues_remembered
+            .iter()
+            .step_by((issues_remembered.len() / 60).max(1))
+        {
             let body = json!({ "service": ack.service });
             let (reply, _) = client
                 .request(
@@ -899,7 +943,10 @@ fn sigkill_over_http_loses_nothing_answered() {
             );
             resent += 1;
         }
-        for ack in calls.iter().step_by((calls.len() / 20).max(1)) {
+        for ack in calls_remembered
+            .iter()
+            .step_by((calls_remembered.len() / 20).max(1))
+        {
             let c = windows
                 .iter()
                 .position(|&w| w == ack.window)
