@@ -538,7 +538,7 @@ fn describe(hall: &Hall, at_ms: Millis) -> String {
     let _ = writeln!(out, "\nWaiting by service:");
     for s in config.services() {
         let mut waiting: Vec<_> = hall
-            .tickets()
+            .live_tickets()
             .filter(|t| t.status == TicketStatus::Waiting && t.service == s.id)
             .collect();
         if waiting.is_empty() {

@@ -440,7 +440,7 @@ async fn prepare(s: &TestServer, setup: Setup, ctx: &mut Ctx) {
 async fn fingerprint(s: &TestServer) -> String {
     s.query(|h| {
         let windows: Vec<_> = h.windows().cloned().collect();
-        let mut tickets: Vec<_> = h.tickets().cloned().collect();
+        let mut tickets: Vec<_> = h.tickets().map(std::borrow::Cow::into_owned).collect();
         tickets.sort_by_key(|t| t.id);
         serde_json::to_string(&(windows, tickets, h.state().session.is_some())).expect("json")
     })
@@ -541,7 +541,10 @@ async fn every_route_times_every_caller() {
 
     let ticket_id = s.issue("hukou").await["id"].as_u64().unwrap();
     let ticket = s
-        .query(move |h| h.ticket(TicketId(ticket_id)).cloned())
+        .query(move |h| {
+            h.ticket(TicketId(ticket_id))
+                .map(std::borrow::Cow::into_owned)
+        })
         .await
         .expect("the ticket");
     let mut ctx = Ctx {

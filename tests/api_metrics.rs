@@ -452,7 +452,7 @@ async fn the_sse_client_gauge_follows_open_streams() {
     let t = s.issue("tax").await;
     let id = t["id"].as_u64().unwrap();
     let ticket = s
-        .query(move |h| h.ticket(TicketId(id)).cloned())
+        .query(move |h| h.ticket(TicketId(id)).map(std::borrow::Cow::into_owned))
         .await
         .unwrap();
     let k = hallq::api::public::status_mac(&[7u8; 32], &ticket);

@@ -18,7 +18,7 @@ async fn issue(s: &TestServer, service: &str) -> (u64, String, String) {
     let t = s.issue(service).await;
     let id = t["id"].as_u64().expect("id");
     let ticket = s
-        .query(move |h| h.ticket(TicketId(id)).cloned())
+        .query(move |h| h.ticket(TicketId(id)).map(std::borrow::Cow::into_owned))
         .await
         .expect("the ticket");
     let k = hallq::api::public::status_mac(&KEY, &ticket);
@@ -98,7 +98,7 @@ async fn the_phone_view_needs_the_key_and_shows_no_personal_data() {
     // Wrong key, another ticket's key, no key, unknown id, malformed keys:
     // the very same 404.
     let first = s
-        .query(move |h| h.ticket(TicketId(first)).cloned())
+        .query(move |h| h.ticket(TicketId(first)).map(std::borrow::Cow::into_owned))
         .await
         .unwrap();
     let first_k = hallq::api::public::status_mac(&KEY, &first);

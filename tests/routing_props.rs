@@ -456,7 +456,7 @@ proptest! {
         h.ok(&staff(4), Command::CallTicket { window: 4, number: number.clone(), reason: "先办".into() });
         let to = if to_window { TransferTarget::Window(2) } else { TransferTarget::Service("beta".into()) };
         h.ok(&staff(4), Command::Transfer { window: 4, to, reason: Some("转乙业务".into()) });
-        let t = h.hall.ticket(x).expect("x").clone();
+        let t = h.hall.ticket(x).expect("x").into_owned();
         prop_assert_eq!(t.status, TicketStatus::Waiting);
         prop_assert_eq!(t.service.as_str(), "beta");
         prop_assert_eq!(t.key, key);

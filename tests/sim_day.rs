@@ -361,8 +361,8 @@ fn check_invariants(hall: &Hall) -> Result<(), String> {
     }
 
     let (mut waiting, mut live) = (0usize, 0usize);
-    let mut waiting_by_service: HashMap<&str, usize> = HashMap::new();
-    let mut live_numbers: HashMap<&str, TicketId> = HashMap::new();
+    let mut waiting_by_service: HashMap<String, usize> = HashMap::new();
+    let mut live_numbers: HashMap<String, TicketId> = HashMap::new();
     for t in hall.tickets() {
         let where_ = at_window.get(&t.id).copied();
         match t.status {
@@ -375,7 +375,7 @@ fn check_invariants(hall: &Hall) -> Result<(), String> {
                     ));
                 }
                 match t.directed_to {
-                    None => *waiting_by_service.entry(t.service.as_str()).or_default() += 1,
+                    None => *waiting_by_service.entry(t.service.to_string()).or_default() += 1,
                     Some(d) => {
                         if !hall.window(d).is_some_and(|w| w.open) {
                             return Err(format!(
@@ -417,7 +417,7 @@ fn check_invariants(hall: &Hall) -> Result<(), String> {
                     t.status, t.number, t.directed_to
                 ));
             }
-            if let Some(other) = live_numbers.insert(t.number.as_str(), t.id) {
+            if let Some(other) = live_numbers.insert(t.number.to_string(), t.id) {
                 let o = hall.ticket(other).ok_or("unknown ticket")?;
                 return Err(format!(
                     "live tickets {other} ({}, {:?}, step {}) and {} ({}, {:?}, step {}) both hold number {}",

@@ -1751,7 +1751,7 @@ fn the_id_number_never_appears_in_the_issued_event() {
         other => panic!("{other:?}"),
     };
     // The ticket as shown to screens and the API carries no person at all.
-    let shown = serde_json::to_string(h.hall.ticket(id).expect("t")).expect("json");
+    let shown = serde_json::to_string(&h.hall.ticket(id).expect("t")).expect("json");
     assert!(
         !shown.contains(&key) && !shown.contains("person"),
         "{shown}"

@@ -92,7 +92,7 @@ pub async fn today(
                 served: t.served,
                 no_show: t.no_show,
                 waiting: hall
-                    .tickets()
+                    .live_tickets()
                     .filter(|t| t.status == crate::queue::TicketStatus::Waiting)
                     .count(),
                 hours: t

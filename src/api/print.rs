@@ -181,7 +181,7 @@ pub async fn escpos(
         .query(move |hall, _| {
             let t = hall.ticket(TicketId(id))?;
             let config = hall.config();
-            let v = views::ticket_forecast(hall, t, now, &forecast);
+            let v = views::ticket_forecast(hall, &t, now, &forecast);
             let issued_at = chrono::DateTime::from_timestamp_millis(t.issued_ms)
                 .map(|at| {
                     at.with_timezone(&config.tz)
@@ -196,7 +196,7 @@ pub async fn escpos(
                 ahead: v.ahead,
                 wait: v.wait_estimate.map(|w| (w.low, w.high)),
                 issued_at,
-                link: Some(format!("{base}{}", status_path(&key, t))),
+                link: Some(format!("{base}{}", status_path(&key, &t))),
                 hint: HINT.to_string(),
             })
         })

@@ -166,7 +166,7 @@ async fn checked_view(state: &AppState, id: u64, k: Option<String>) -> Result<Ph
         .hall
         .query(move |hall, _| {
             let t = hall.ticket(TicketId(id))?;
-            mac_matches(&key, t, &k).then(|| phone_view(hall, t, now, &forecast))
+            mac_matches(&key, &t, &k).then(|| phone_view(hall, &t, now, &forecast))
         })
         .await?
         .ok_or_else(not_found)
@@ -314,7 +314,10 @@ async fn follow(
         let forecast = state.forecast.latest();
         let view = state
             .hall
-            .query(move |hall, _| hall.ticket(id).map(|t| phone_view(hall, t, now, &forecast)))
+            .query(move |hall, _| {
+                hall.ticket(id)
+                    .map(|t| phone_view(hall, &t, now, &forecast))
+            })
             .await;
         let view = match view {
             Ok(Some(v)) => v,
@@ -381,7 +384,7 @@ pub async fn qr_svg(
         .hall
         .query(move |hall, _| {
             let t = hall.ticket(TicketId(id))?;
-            mac_matches(&key, t, &k).then(|| status_path(&key, t))
+            mac_matches(&key, &t, &k).then(|| status_path(&key, &t))
         })
         .await?
         .ok_or_else(not_found)?;

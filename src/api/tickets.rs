@@ -132,8 +132,8 @@ pub async fn issue(
         .hall
         .query(move |hall, _| {
             hall.ticket(id).map(|t| TicketView {
-                status_url: Some(super::public::status_path(&key, t)),
-                ..views::ticket_forecast(hall, t, now, &forecast)
+                status_url: Some(super::public::status_path(&key, &t)),
+                ..views::ticket_forecast(hall, &t, now, &forecast)
             })
         })
         .await?
@@ -151,7 +151,7 @@ pub async fn ticket_view(state: &AppState, id: TicketId) -> Result<Option<Ticket
         .hall
         .query(move |hall, _| {
             hall.ticket(id)
-                .map(|t| views::ticket_forecast(hall, t, now, &forecast))
+                .map(|t| views::ticket_forecast(hall, &t, now, &forecast))
         })
         .await?)
 }

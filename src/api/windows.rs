@@ -61,7 +61,7 @@ async fn act(
             (
                 ticket
                     .and_then(|t| hall.ticket(t))
-                    .map(|t| views::ticket_forecast(hall, t, now, &forecast)),
+                    .map(|t| views::ticket_forecast(hall, &t, now, &forecast)),
                 views::window(hall, window, now),
             )
         })

@@ -351,7 +351,7 @@ fn listed(tickets: &[&Ticket]) -> String {
 /// of what is live now, in plain words; empty when nothing.
 pub fn conflicts(now: &Hall, rebuilt: &Hall) -> Vec<String> {
     let new = rebuilt.config();
-    let mut live: Vec<&Ticket> = now.tickets().filter(|t| t.status.is_live()).collect();
+    let mut live: Vec<&Ticket> = now.live_tickets().collect();
     live.sort_by_key(|t| t.id);
     // Grouped by what causes the loss: a removed service, a removed window.
     let mut by_service: BTreeMap<&str, Vec<&Ticket>> = BTreeMap::new();
@@ -376,7 +376,9 @@ pub fn conflicts(now: &Hall, rebuilt: &Hall) -> Vec<String> {
         } else if let Some(w) = gone_window {
             by_window.entry(w).or_default().push(t);
         } else {
-            let after = rebuilt.ticket(t.id).map_or("gone".to_string(), describe);
+            let after = rebuilt
+                .ticket(t.id)
+                .map_or("gone".to_string(), |t| describe(&t));
             other.push(format!("ticket {} would become {after}", describe(t)));
         }
     }
@@ -399,8 +401,8 @@ pub fn conflicts(now: &Hall, rebuilt: &Hall) -> Vec<String> {
     out.extend(other);
     // Tickets the new configuration would bring back (their service returns).
     let mut back: Vec<&Ticket> = rebuilt
-        .tickets()
-        .filter(|t| t.status.is_live() && now.ticket(t.id).is_none_or(|o| !o.status.is_live()))
+        .live_tickets()
+        .filter(|t| now.live_ticket(t.id).is_none())
         .collect();
     back.sort_by_key(|t| t.id);
     if !back.is_empty() {

@@ -17,6 +17,7 @@
 //!
 //! Pure: time is simulated, randomness comes from the seeded [`SimRng`].
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -365,7 +366,7 @@ impl<B: Behaviour> Driver<B> {
                 }
                 Some(WindowActivity::Calling { ticket } | WindowActivity::Serving { ticket }) => {
                     state.mode = Mode::Busy;
-                    if let Some(t) = self.hall.ticket(ticket).cloned() {
+                    if let Some(t) = self.hall.ticket(ticket).map(Cow::into_owned) {
                         let elapsed = (now - t.called_ms.unwrap_or(since)).max(0);
                         let h = self.behaviour.handle_in_progress(
                             &mut self.rng,
@@ -749,7 +750,7 @@ impl<B: Behaviour> Driver<B> {
                 _ => None,
             });
         if let Some(id) = called
-            && let Some(t) = self.hall.ticket(id).cloned()
+            && let Some(t) = self.hall.ticket(id).map(Cow::into_owned)
         {
             let h = self.behaviour.handle(&mut self.rng, &self.hall, w, &t);
             let epoch = {

@@ -251,7 +251,7 @@ pub fn desks_now(hall: &Hall, now_ms: Millis, horizon_ms: Millis) -> Vec<Desk> {
 pub fn look_ahead(hall: &Hall, model: &Model, now_ms: Millis, settings: &Settings) -> Forecast {
     // Tickets waiting now, in id order (determinism).
     let mut waiting: Vec<TicketId> = hall
-        .tickets()
+        .live_tickets()
         .filter(|t| t.status == TicketStatus::Waiting)
         .map(|t| t.id)
         .collect();

@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod command;
 pub mod decide;
 pub mod event;
+pub mod finished;
 pub mod person;
 pub mod refusal;
 pub mod routing;

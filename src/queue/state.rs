@@ -5,6 +5,7 @@
 //! that names something unknown is skipped, so a journal written under an
 //! older configuration still replays.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde::Serialize;
 
 use super::command::WindowService;
 use super::event::Event;
+pub use super::finished::Finished;
 use super::routing::{Entry, LaneId, QueueKey, Queues, StarvationBound};
 use super::types::{
     CallRule, IssueSource, MINUTE_MS, Millis, Outcome, PauseReason, TicketId, TicketStatus,
@@ -162,60 +164,6 @@ pub struct State {
     pub tally: super::tally::DayTally,
 }
 
-/// The day's tickets that are no longer live (finished, no-show,
-/// cancelled, expired), in id order. A ticket moves here from
-/// [`State::tickets`] when the event that ends it is applied, and never
-/// changes again: no event applies to a ticket that is not live, so a
-/// finished ticket needs no box or table bucket of its own. Held in one
-/// vector, the day's thousands of them cost their own size each (a boxed
-/// ticket costs its box's header and rounding, its bucket, and a hole in
-/// the heap once it goes) and a lookup is a binary search.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Finished {
-    tickets: Vec<Ticket>,
-}
-
-impl Finished {
-    /// Adds a ticket that has just stopped being live. Tickets end roughly
-    /// in the order they were issued, so it goes at or near the end.
-    fn insert(&mut self, t: Ticket) {
-        match self.tickets.binary_search_by_key(&t.id, |x| x.id) {
-            Ok(i) => self.tickets[i] = t,
-            Err(i) => self.tickets.insert(i, t),
-        }
-    }
-
-    pub fn get(&self, id: TicketId) -> Option<&Ticket> {
-        self.tickets
-            .binary_search_by_key(&id, |x| x.id)
-            .ok()
-            .map(|i| &self.tickets[i])
-    }
-
-    /// The last issued ticket with this number (a series may issue it again
-    /// after it wraps round).
-    fn last_numbered(&self, number: &str) -> Option<&Ticket> {
-        self.tickets.iter().rev().find(|t| t.number == number)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Ticket> {
-        self.tickets.iter()
-    }
-
-    pub fn len(&self) -> usize {
-        self.tickets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.tickets.is_empty()
-    }
-
-    /// Forgets every ticket, giving the memory back (a new day, or a replica).
-    fn clear(&mut self) {
-        self.tickets = Vec::new();
-    }
-}
-
 /// The hall: its configuration and its state.
 #[derive(Debug, Clone)]
 pub struct Hall {
@@ -322,38 +270,50 @@ impl Hall {
         self.s.day
     }
 
-    /// A ticket of the day, live or finished.
-    pub fn ticket(&self, id: TicketId) -> Option<&Ticket> {
+    /// A ticket of the day, live or finished (a finished one is rebuilt
+    /// from its compact form, see [`Finished`]).
+    pub fn ticket(&self, id: TicketId) -> Option<Cow<'_, Ticket>> {
         match self.s.tickets.get(&id) {
-            Some(t) => Some(&**t),
-            None => self.s.finished.get(id),
+            Some(t) => Some(Cow::Borrowed(&**t)),
+            None => self.s.finished.get(id).map(Cow::Owned),
         }
+    }
+
+    /// A live ticket (waiting, called, serving, parked).
+    pub fn live_ticket(&self, id: TicketId) -> Option<&Ticket> {
+        self.s.tickets.get(&id).map(|t| &**t)
     }
 
     /// The number of the ticket an event is about, if the hall knows it.
     pub fn number_of(&self, event: &Event) -> Option<String> {
         let id = event.ticket()?;
-        self.ticket(id).map(|t| t.number.to_string())
+        match self.live_ticket(id) {
+            Some(t) => Some(t.number.to_string()),
+            None => self.s.finished.number(id).map(str::to_string),
+        }
     }
 
     /// Today's ticket with this number: the live one holding it, or else
     /// the last one issued with it (a search of the finished ones, for a
     /// refusal's sake: only live tickets are called or taken back).
-    pub fn ticket_by_number(&self, number: &str) -> Option<&Ticket> {
+    pub fn ticket_by_number(&self, number: &str) -> Option<Cow<'_, Ticket>> {
         match self.s.by_number.get(number) {
             Some(id) => self.ticket(*id),
-            None => self.s.finished.last_numbered(number),
+            None => self.s.finished.last_numbered(number).map(Cow::Owned),
         }
     }
 
     /// Every ticket the hall holds: the live ones (in no particular
-    /// order), then the day's finished ones.
-    pub fn tickets(&self) -> impl Iterator<Item = &Ticket> {
-        self.s
-            .tickets
-            .values()
-            .map(|t| &**t)
-            .chain(self.s.finished.iter())
+    /// order), then the day's finished ones (rebuilt, in id order).
+    pub fn tickets(&self) -> impl Iterator<Item = Cow<'_, Ticket>> {
+        self.live_tickets()
+            .map(Cow::Borrowed)
+            .chain(self.s.finished.iter().map(Cow::Owned))
+    }
+
+    /// The live tickets, in no particular order.
+    pub fn live_tickets(&self) -> impl Iterator<Item = &Ticket> {
+        self.s.tickets.values().map(|t| &**t)
     }
 
     pub fn window(&self, n: WindowNo) -> Option<&WindowState> {

@@ -11,6 +11,7 @@
 //! Determinism: every choice comes from [`SimRng`]; the hall's tickets live
 //! in a `HashMap`, so they are always sorted by id before one is picked.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -589,7 +590,7 @@ impl Traffic {
 
     fn call_ticket(&mut self, w: &WindowState, hall: &Hall) -> Command {
         let mut waiting: Vec<&Ticket> = hall
-            .tickets()
+            .live_tickets()
             .filter(|t| t.status == TicketStatus::Waiting)
             .collect();
         waiting.sort_by_key(|t| t.id);
@@ -620,15 +621,16 @@ impl Traffic {
         }
     }
 
-    fn any_ticket<'h>(&mut self, hall: &'h Hall) -> Option<&'h Ticket> {
-        let mut all: Vec<&Ticket> = hall.tickets().collect();
-        all.sort_by_key(|t| t.id);
-        self.rng.pick(&all).copied()
+    fn any_ticket(&mut self, hall: &Hall) -> Option<Ticket> {
+        let mut all: Vec<TicketId> = hall.tickets().map(|t| t.id).collect();
+        all.sort();
+        let id = *self.rng.pick(&all)?;
+        hall.ticket(id).map(Cow::into_owned)
     }
 
     fn cancel(&mut self, hall: &Hall) -> (Actor, Command) {
         let mut open: Vec<TicketId> = hall
-            .tickets()
+            .live_tickets()
             .filter(|t| matches!(t.status, TicketStatus::Waiting | TicketStatus::Parked))
             .map(|t| t.id)
             .collect();

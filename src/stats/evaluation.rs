@@ -82,6 +82,7 @@ pub fn record(
 ) -> EvaluationRecord {
     let config = hall.config();
     let t = hall.ticket(ticket);
+    let t = t.as_deref();
     let service_id = t.map(|t| t.service.to_string()).unwrap_or_default();
     let service = config.service(&service_id);
     let department_id = service.map(|s| s.department.clone()).unwrap_or_default();
