@@ -404,36 +404,19 @@ pub async fn qr_svg(
 mod tests {
     use super::*;
     use crate::queue::routing::QueueKey;
-    use crate::queue::{IssueSource, TicketStatus};
 
     fn ticket(id: u64, issued_ms: Millis) -> Ticket {
-        Ticket {
-            id: TicketId(id),
-            number: "K001".into(),
-            day: chrono::NaiveDate::from_ymd_opt(2024, 5, 6).expect("date"),
-            issued_for: "tax".into(),
-            service: "tax".into(),
-            priority: None,
-            rank: 0,
-            source: IssueSource::Kiosk,
-            cases: 1,
+        Ticket::waiting(
+            TicketId(id),
+            "K001",
+            chrono::NaiveDate::from_ymd_opt(2024, 5, 6).expect("date"),
+            "tax",
             issued_ms,
-            key: QueueKey {
+            QueueKey {
                 at_ms: issued_ms,
                 order: 1,
             },
-            status: TicketStatus::Waiting,
-            window: None,
-            directed_to: None,
-            recalls: 0,
-            no_shows: 0,
-            first_receiver: None,
-            outcome: None,
-            step: 0,
-            called_ms: None,
-            started_ms: None,
-            parked_from: None,
-        }
+        )
     }
 
     #[test]

@@ -265,32 +265,20 @@ mod tests {
     use super::*;
 
     fn ticket(id: u64) -> Ticket {
+        let at_ms = 1_000 * id as i64;
         Ticket {
-            id: TicketId(id),
-            number: CompactString::from(format!("A{id:03}")),
-            day: NaiveDate::from_ymd_opt(2026, 11, 25).expect("a date"),
-            issued_for: "social-security".into(),
-            service: "social-security".into(),
-            priority: None,
-            rank: 0,
-            source: IssueSource::Kiosk,
-            cases: 1,
-            issued_ms: 1_000 * id as i64,
-            key: QueueKey {
-                at_ms: 1_000 * id as i64,
-                order: id << 20,
-            },
             status: TicketStatus::Finished,
-            window: None,
-            directed_to: None,
-            recalls: 0,
-            no_shows: 0,
-            first_receiver: None,
-            outcome: None,
-            step: 0,
-            called_ms: None,
-            started_ms: None,
-            parked_from: None,
+            ..Ticket::waiting(
+                TicketId(id),
+                &format!("A{id:03}"),
+                NaiveDate::from_ymd_opt(2026, 11, 25).expect("a date"),
+                "social-security",
+                at_ms,
+                QueueKey {
+                    at_ms,
+                    order: id << 20,
+                },
+            )
         }
     }
 

@@ -67,6 +67,42 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// A ticket just issued: waiting in its service's line, a walk-in from a
+    /// kiosk with one case and no priority until told otherwise.
+    pub fn waiting(
+        id: TicketId,
+        number: &str,
+        day: NaiveDate,
+        service: &str,
+        issued_ms: Millis,
+        key: QueueKey,
+    ) -> Ticket {
+        Ticket {
+            id,
+            number: number.into(),
+            day,
+            issued_for: service.into(),
+            service: service.into(),
+            priority: None,
+            rank: 0,
+            source: IssueSource::Kiosk,
+            cases: 1,
+            issued_ms,
+            key,
+            status: TicketStatus::Waiting,
+            window: None,
+            directed_to: None,
+            recalls: 0,
+            no_shows: 0,
+            first_receiver: None,
+            outcome: None,
+            step: 0,
+            called_ms: None,
+            started_ms: None,
+            parked_from: None,
+        }
+    }
+
     /// The appointment slot it is called near; `None` for walk-ins and for a
     /// missed appointment, which goes back in line as a walk-in (after a no-show).
     pub fn due_ms(&self) -> Option<Millis> {
@@ -498,28 +534,11 @@ impl Hall {
             } => {
                 let Some(day) = s.day else { return };
                 let t = Ticket {
-                    id: *ticket,
-                    number: number.as_str().into(),
-                    day,
-                    issued_for: service.as_str().into(),
-                    service: service.as_str().into(),
                     priority: priority.as_deref().map(CompactString::from),
                     rank: *rank,
                     source: source.clone(),
                     cases: *cases,
-                    issued_ms: at_ms,
-                    key: *key,
-                    status: TicketStatus::Waiting,
-                    window: None,
-                    directed_to: None,
-                    recalls: 0,
-                    no_shows: 0,
-                    first_receiver: None,
-                    outcome: None,
-                    step: 0,
-                    called_ms: None,
-                    started_ms: None,
-                    parked_from: None,
+                    ..Ticket::waiting(*ticket, number, day, service, at_ms, *key)
                 };
                 s.next_ticket = s.next_ticket.max(ticket.0 + 1);
                 s.series.insert(
