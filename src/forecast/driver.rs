@@ -17,7 +17,6 @@
 //!
 //! Pure: time is simulated, randomness comes from the seeded [`SimRng`].
 
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
@@ -366,7 +365,7 @@ impl<B: Behaviour> Driver<B> {
                 }
                 Some(WindowActivity::Calling { ticket } | WindowActivity::Serving { ticket }) => {
                     state.mode = Mode::Busy;
-                    if let Some(t) = self.hall.ticket(ticket).map(Cow::into_owned) {
+                    if let Some(t) = self.hall.live_ticket(ticket).cloned() {
                         let elapsed = (now - t.called_ms.unwrap_or(since)).max(0);
                         let h = self.behaviour.handle_in_progress(
                             &mut self.rng,
@@ -750,7 +749,7 @@ impl<B: Behaviour> Driver<B> {
                 _ => None,
             });
         if let Some(id) = called
-            && let Some(t) = self.hall.ticket(id).map(Cow::into_owned)
+            && let Some(t) = self.hall.live_ticket(id).cloned()
         {
             let h = self.behaviour.handle(&mut self.rng, &self.hall, w, &t);
             let epoch = {

@@ -124,20 +124,19 @@ impl Finished {
         }
     }
 
+    fn find(&self, id: TicketId) -> Option<&Ended> {
+        let i = self.tickets.binary_search_by_key(&id, |x| x.id).ok()?;
+        Some(&self.tickets[i])
+    }
+
     /// A finished ticket, as it ended.
     pub fn get(&self, id: TicketId) -> Option<Ticket> {
-        self.tickets
-            .binary_search_by_key(&id, |x| x.id)
-            .ok()
-            .map(|i| self.rebuild(&self.tickets[i]))
+        self.find(id).map(|e| self.rebuild(e))
     }
 
     /// A finished ticket's number (without rebuilding the ticket).
     pub fn number(&self, id: TicketId) -> Option<&str> {
-        self.tickets
-            .binary_search_by_key(&id, |x| x.id)
-            .ok()
-            .map(|i| self.tickets[i].number.as_str())
+        self.find(id).map(|e| e.number.as_str())
     }
 
     /// The last issued ticket with this number (a series may issue it again
@@ -148,6 +147,11 @@ impl Finished {
             .rev()
             .find(|t| t.number == number)
             .map(|e| self.rebuild(e))
+    }
+
+    /// The finished tickets' ids, in order (without rebuilding them).
+    pub fn ids(&self) -> impl Iterator<Item = TicketId> + '_ {
+        self.tickets.iter().map(|e| e.id)
     }
 
     /// Every finished ticket, in id order.
@@ -333,6 +337,7 @@ mod tests {
         assert_eq!(f.number(TicketId(4)), None);
         let ids: Vec<u64> = f.iter().map(|t| t.id.0).collect();
         assert_eq!(ids, [1, 2, 3], "held in id order");
+        assert!(f.ids().eq(f.iter().map(|t| t.id)));
         assert_eq!(f.names.names.len(), 5, "each name held once");
         assert_eq!(
             f.last_numbered("A003").map(|t| t.id),

@@ -347,6 +347,11 @@ impl Hall {
             .chain(self.s.finished.iter().map(Cow::Owned))
     }
 
+    /// The ids of every ticket the hall holds, in the order of [`tickets`](Self::tickets).
+    pub fn ticket_ids(&self) -> impl Iterator<Item = TicketId> + '_ {
+        self.s.tickets.keys().copied().chain(self.s.finished.ids())
+    }
+
     /// The live tickets, in no particular order.
     pub fn live_tickets(&self) -> impl Iterator<Item = &Ticket> {
         self.s.tickets.values().map(|t| &**t)

@@ -622,7 +622,7 @@ impl Traffic {
     }
 
     fn any_ticket(&mut self, hall: &Hall) -> Option<Ticket> {
-        let mut all: Vec<TicketId> = hall.tickets().map(|t| t.id).collect();
+        let mut all: Vec<TicketId> = hall.ticket_ids().collect();
         all.sort();
         let id = *self.rng.pick(&all)?;
         hall.ticket(id).map(Cow::into_owned)
