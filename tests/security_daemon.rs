@@ -12,13 +12,17 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The daemon's limit for a connection that stopped talking.
+const QUIET_LIMIT: Duration = hallq::daemon::serve::HEADER_READ_TIMEOUT;
+
 /// How long the daemon may take to close a connection that stopped
-/// talking: its limit (30 s) with a wide margin for a loaded CI machine.
-const CUT_OFF_PATIENCE: Duration = Duration::from_secs(120);
+/// talking: its limit with a wide margin for a loaded CI machine.
+const CUT_OFF_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Reads until the server closes the connection (EOF or reset); returns
-/// what it sent. Panics if it stays open for `CUT_OFF_PATIENCE`.
-async fn until_closed(what: &str, mut conn: TcpStream, started: Instant) -> Vec<u8> {
+/// what it sent and when it closed. Panics if it stays open for
+/// `CUT_OFF_PATIENCE`.
+async fn until_closed(what: &str, mut conn: TcpStream, started: Instant) -> (Vec<u8>, Duration) {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -29,7 +33,7 @@ async fn until_closed(what: &str, mut conn: TcpStream, started: Instant) -> Vec<
                 CUT_OFF_PATIENCE.as_secs(),
                 String::from_utf8_lossy(&got)
             ),
-            Ok(Ok(0)) | Ok(Err(_)) => return got,
+            Ok(Ok(0)) | Ok(Err(_)) => return (got, started.elapsed()),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
         }
     }
@@ -52,12 +56,18 @@ async fn silent_and_slow_clients_are_cut_off() {
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: hall\r\nX-Slow: ")
         .await
         .expect("write");
-    // 3. One complete request, then the connection is kept open, idle.
+    // 3. One complete request, then another within the limit on the same
+    // connection (keep-alive works), then the connection is left idle.
     let mut idle = TcpStream::connect(d.addr).await.expect("connect");
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: hall\r\n\r\n")
-        .await
-        .expect("write");
-    let (silent, half, idle) = tokio::join!(
+    let request = b"GET /healthz HTTP/1.1\r\nHost: hall\r\n\r\n";
+    idle.write_all(request).await.expect("write");
+    let mut first = [0u8; 1024];
+    let n = idle.read(&mut first).await.expect("the first answer");
+    let first = String::from_utf8_lossy(&first[..n]).into_owned();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first:?}");
+    tokio::time::sleep(QUIET_LIMIT / 5).await;
+    idle.write_all(request).await.expect("write");
+    let ((silent, silent_at), (half, half_at), (idle, idle_at)) = tokio::join!(
         until_closed("a silent connection", silent, started),
         until_closed("unfinished headers", half, started),
         until_closed("an idle kept-alive connection", idle, started),
@@ -71,8 +81,16 @@ async fn silent_and_slow_clients_are_cut_off() {
     let idle = String::from_utf8_lossy(&idle);
     assert!(
         idle.starts_with("HTTP/1.1 200"),
-        "the complete request was answered: {idle:?}"
+        "the second request, sent after {:?} idle, was answered on the same connection: {idle:?}",
+        QUIET_LIMIT / 5
     );
+    // None of them was cut off before its limit.
+    for (what, at) in [("silent", silent_at), ("half", half_at), ("idle", idle_at)] {
+        assert!(
+            at >= QUIET_LIMIT,
+            "the {what} connection was closed after {at:?}, before the limit {QUIET_LIMIT:?}"
+        );
+    }
     // The daemon lives and serves.
     let r = send(d.addr, Req::new("GET", "/healthz")).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -24,6 +24,9 @@ pub struct Conn {
     dechunked: Vec<u8>,
     /// The server said `Connection: close`: reconnect before the next request.
     closing: bool,
+    /// Connections reopened because the server had closed them while idle
+    /// (its keep-alive limit), as a browser does before reusing one.
+    pub reopened: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +58,7 @@ impl Conn {
             buf: Vec::with_capacity(16 * 1024),
             dechunked: Vec::new(),
             closing: false,
+            reopened: 0,
         };
         conn.set_token(token);
         Ok(conn)
@@ -87,6 +91,9 @@ impl Conn {
     ) -> io::Result<(u16, &[u8])> {
         if self.closing {
             self.reconnect().await?;
+        } else if self.closed_while_idle() {
+            self.reopened += 1;
+            self.reconnect().await?;
         }
         let out = &mut self.out;
         out.clear();
@@ -112,6 +119,14 @@ impl Conn {
         out.extend_from_slice(body);
         self.stream.write_all(out).await?;
         self.read_answer().await
+    }
+
+    /// True when the server has closed this idle connection (end of
+    /// stream, a reset, or bytes nobody asked for). Looks without waiting;
+    /// a close still on its way is met by the caller's retry.
+    fn closed_while_idle(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        !matches!(self.stream.try_read(&mut byte), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
     async fn fill(&mut self) -> io::Result<()> {

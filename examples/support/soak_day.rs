@@ -135,6 +135,8 @@ struct Stats {
     ratings_sent: u64,
     /// Requests sent again (same Idempotency-Key) on a new connection.
     resent: u64,
+    /// Idle connections the daemon had closed, reopened before a request.
+    reopened: u64,
 }
 
 impl Stats {
@@ -148,6 +150,7 @@ impl Stats {
         self.empty_calls += other.empty_calls;
         self.ratings_sent += other.ratings_sent;
         self.resent += other.resent;
+        self.reopened += other.reopened;
     }
 
     fn time(&mut self, kind: usize, t0: Instant) {
@@ -202,6 +205,8 @@ pub struct Report {
     pub ratings_sent: u64,
     /// Requests sent again (same Idempotency-Key) on a new connection.
     pub resent: u64,
+    /// Idle connections the daemon had closed, reopened before a request.
+    pub reopened: u64,
     pub faults: Vec<String>,
     /// Issued tickets that did not end (status → count), and unknown ones.
     pub not_ended: BTreeMap<String, u64>,
@@ -340,8 +345,14 @@ impl Report {
         }
         println!(
             "errors: 5xx {}, transport {}, non-2xx by kind {:?}; empty call-next {}; \
-             sent again on a new connection (same key) {}",
-            self.server_errors, self.transport_errors, self.errors, self.empty_calls, self.resent
+             sent again on a new connection (same key) {}; idle connections the daemon \
+             closed, reopened {}",
+            self.server_errors,
+            self.transport_errors,
+            self.errors,
+            self.empty_calls,
+            self.resent,
+            self.reopened
         );
         println!(
             "journal: {} rows, {} bytes ({:.1} MB) at the end; verify: {}",
@@ -775,6 +786,7 @@ async fn kiosk(
             }
         }
     }
+    stats.reopened = conn.reopened;
     stats
 }
 
@@ -949,6 +961,7 @@ async fn counter(mut c: Counter, shared: Arc<Shared>) -> Stats {
         }
     }
     note_busy(&shared, phase, Phase::Idle);
+    stats.reopened = c.conn.reopened;
     stats
 }
 
@@ -1424,6 +1437,7 @@ pub async fn run(opts: Options) -> anyhow::Result<Report> {
     report.empty_calls = stats.empty_calls;
     report.ratings_sent = stats.ratings_sent;
     report.resent = stats.resent;
+    report.reopened = stats.reopened;
 
     // Stop the daemon, then verify and count the journal.
     drop(probe);

@@ -28,13 +28,18 @@ pub struct ServeOptions {
 const CALENDAR_TICK: Duration = Duration::from_secs(1);
 
 /// A connection must send its first request's headers within this, and an
-/// open connection the next request's headers too (hyper's own default,
-/// which axum-server turns off): a client that connects and says nothing,
-/// stops half-way through its headers or sits idle is disconnected, so
-/// such connections cannot pile up. A body that stops coming is the API's
-/// request timeout (`api::REQUEST_TIMEOUT`). Checked by
-/// `tests/security_daemon.rs`.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// open connection the next request's headers too (hyper's own default is
+/// 30 s, which axum-server turns off): a client that connects and says
+/// nothing, stops half-way through its headers or sits idle is
+/// disconnected, so such connections cannot pile up. Short, like Apache's
+/// and lighttpd's keep-alive limit: an idle kept-alive connection holds
+/// about 27 KiB (hyper's read and write buffers and its task; BENCHMARKS.md),
+/// a hall's browsers and kiosks act seconds to minutes apart, and a client
+/// reopens a connection the server closed when it next needs one (browsers
+/// do so unseen; a POST that races the close is re-sent with its
+/// Idempotency-Key). A body that stops coming is the API's request timeout
+/// (`api::REQUEST_TIMEOUT`). Checked by `tests/security_daemon.rs`.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Applies [`HEADER_READ_TIMEOUT`] to a server, HTTP or HTTPS.
 fn cut_off_slow_clients<A: axum_server::Address, Acc>(
