@@ -204,8 +204,9 @@ enum DevicesCmd {
 }
 
 fn main() -> ExitCode {
-    // Before any thread starts: few allocator arenas (`daemon::memory`).
-    hallq::daemon::memory::limit_arenas();
+    // Before any thread starts: few allocator arenas, large blocks mapped
+    // on their own (`daemon::memory`).
+    hallq::daemon::memory::tune_allocator();
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let command = cli.command.unwrap_or(Cmd::Serve {

@@ -29,7 +29,7 @@ pub const TRIM_EVERY: Duration = Duration::from_secs(30);
 
 /// Limits the allocator's arenas and fixes its mapping threshold; call
 /// first thing, before other threads start.
-pub fn limit_arenas() {
+pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets tunables of the allocator; M_ARENA_MAX
     // takes effect for arenas created after the call, M_MMAP_THRESHOLD for
